@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "iotc-mock",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "MockServer", targets: ["MockServer"]),
+        .executable(name: "iotc-mock", targets: ["iotc-mock"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL",
+            providers: [.apt(["libssl-dev"])]),
+        .target(name: "HTTP", path: "Sources/HTTP"),
+        .target(name: "Storage", dependencies: ["CSQLite"], path: "Sources/Storage"),
+        .target(name: "Central", dependencies: ["Storage", "COpenSSL"], path: "Sources/Central"),
+        .target(name: "MockServer", dependencies: ["HTTP", "Storage", "Central"], path: "Sources/MockServer"),
+        .executableTarget(
+            name: "iotc-mock",
+            dependencies: [
+                "MockServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/iotc-mock"),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], path: "Tests/HTTPTests"),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], path: "Tests/StorageTests"),
+        .testTarget(name: "CentralTests", dependencies: ["Central", "Storage"], path: "Tests/CentralTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["MockServer", "Central"], path: "Tests/EndToEndTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

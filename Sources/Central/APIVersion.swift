@@ -1,0 +1,24 @@
+/// The `api-version` values of IoT Central's REST API (REFERENCE.md §1), oldest first.
+public enum APIVersion: String, Sendable, CaseIterable, Comparable {
+    case v1_0 = "1.0"
+    case v1_1_preview = "1.1-preview"
+    case v1_2_preview = "1.2-preview"
+    case v2021_04_30_preview = "2021-04-30-preview"
+    case v2022_05_31 = "2022-05-31"
+    case v2022_06_30_preview = "2022-06-30-preview"
+    case v2022_07_31 = "2022-07-31"
+    case v2022_10_31_preview = "2022-10-31-preview"
+
+    public static func < (lhs: APIVersion, rhs: APIVersion) -> Bool {
+        lhs.ordinal < rhs.ordinal
+    }
+
+    private var ordinal: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+
+    /// Whether `adGroup` users exist in this version (REFERENCE.md §1: not in 1.0).
+    public var hasADGroupUsers: Bool { self != .v1_0 }
+    /// Whether role assignments may name an `organization` (REFERENCE.md §1: not in 1.0 nor 2021-04-30-preview).
+    public var hasOrganizations: Bool { self != .v1_0 && self != .v2021_04_30_preview }
+    /// Whether `GET /users` takes `maxpagesize` (REFERENCE.md §1: 2022-10-31-preview).
+    public var hasUserMaxPageSize: Bool { self == .v2022_10_31_preview }
+}

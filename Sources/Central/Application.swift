@@ -1,0 +1,14 @@
+/// An IoT Central application as the mock keeps it.
+public struct Application: Sendable, Equatable {
+    /// The application id, a lowercase GUID; also the `sr` of its API token strings (REFERENCE.md §2).
+    public let id: String
+    /// The host label of `https://{subdomain}.azureiotcentral.com`.
+    public let subdomain: String
+    public let displayName: String
+    /// The HMAC-SHA256 key that signs this application's API tokens (32 bytes from the fixture or the CSPRNG).
+    public let signingKey: [UInt8]
+
+    public init(id: String, subdomain: String, displayName: String, signingKey: [UInt8]) {
+        self.id = id; self.subdomain = subdomain; self.displayName = displayName; self.signingKey = signingKey
+    }
+}

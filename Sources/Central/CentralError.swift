@@ -1,0 +1,83 @@
+/// An IoT Central error before rendering: status, `error.code`, and the first part of `error.message`.
+/// `CentralService` renders it once as the envelope of REFERENCE.md §3, adding the support sentence, the request id
+/// and the time, and the `x-ms-error-code` header.
+public struct CentralError: Error, Sendable, Equatable {
+    /// HTTP status code.
+    public let status: Int
+    /// `error.code`, e.g. `Unauthenticated` (documented) or `InvalidBody` (assumed, see docs/fidelity.md).
+    public let code: String
+    /// What went wrong, one or more sentences; the support sentence is appended on rendering.
+    public let message: String
+    /// Extra response headers (e.g. `Allow` on 405).
+    public var headers: [(String, String)] = []
+
+    public init(status: Int, code: String, message: String, headers: [(String, String)] = []) {
+        self.status = status; self.code = code; self.message = message; self.headers = headers
+    }
+
+    public static func == (lhs: CentralError, rhs: CentralError) -> Bool {
+        lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message
+    }
+
+    /// 401: the header is missing, malformed, of another scheme, forged, expired or revoked. The message is the
+    /// one confirmed for the real service (REFERENCE.md §3); it deliberately does not say which check failed.
+    public static let unauthenticated = CentralError(
+        status: 401, code: "Unauthenticated", message: "The provided authentication token is invalid.")
+
+    /// 403: the caller is known but its roles lack `permission` (REFERENCE.md §3; wording assumed).
+    public static func forbidden(operationID: String) -> CentralError {
+        CentralError(
+            status: 403, code: "Forbidden",
+            message: "The caller does not have permission to perform \(operationID); its roles lack the permission this operation requires.")
+    }
+
+    /// 404 for an item that does not exist (REFERENCE.md §3; wording assumed).
+    public static func notFound(_ what: String, id: String) -> CentralError {
+        CentralError(status: 404, code: "NotFound", message: "The \(what) '\(id)' was not found.")
+    }
+
+    /// 404 for a path that matches no operation (assumed).
+    public static func noSuchPath(_ path: String) -> CentralError {
+        CentralError(status: 404, code: "NotFound", message: "No operation matches the path '\(path)'.")
+    }
+
+    /// 404 for a missing or unknown `api-version` (REFERENCE.md §1: message seen for an invalid value).
+    public static func invalidAPIVersion(_ value: String?) -> CentralError {
+        guard let value else {
+            return CentralError(
+                status: 404, code: "NotFound",
+                message: "The api-version query parameter is required, e.g. ?api-version=2022-07-31.")
+        }
+        return CentralError(status: 404, code: "NotFound", message: "\"\(value)\" is not a valid API version.")
+    }
+
+    /// 405 with an `Allow` header for a known path and another method (assumed).
+    public static func methodNotAllowed(_ method: String, allowed: [String]) -> CentralError {
+        CentralError(
+            status: 405, code: "MethodNotAllowed",
+            message: "The method \(method) is not allowed on this path; allowed: \(allowed.joined(separator: ", ")).",
+            headers: [("Allow", allowed.joined(separator: ", "))])
+    }
+
+    /// 400 for a request the service cannot understand: not JSON, bad query values (REFERENCE.md §3; code assumed).
+    public static func badRequest(_ message: String) -> CentralError {
+        CentralError(status: 400, code: "BadRequest", message: message)
+    }
+
+    /// 422 for a body that parsed but failed validation (REFERENCE.md §3; code assumed).
+    public static func invalidBody(_ message: String) -> CentralError {
+        CentralError(status: 422, code: "InvalidBody", message: message)
+    }
+
+    /// 415 for a body whose `Content-Type` is not one the operation takes (assumed).
+    public static func unsupportedMediaType(_ contentType: String, accepted: [String]) -> CentralError {
+        CentralError(
+            status: 415, code: "UnsupportedMediaType",
+            message: "The content type '\(contentType)' is not supported here; use \(accepted.joined(separator: " or ")).")
+    }
+
+    /// 500 for a failure of the mock itself (storage), never for client input.
+    public static func internalError(_ message: String) -> CentralError {
+        CentralError(status: 500, code: "InternalServerError", message: message)
+    }
+}

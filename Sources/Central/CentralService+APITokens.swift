@@ -1,0 +1,59 @@
+import Foundation
+
+/// Handlers of `/api/apiTokens` (REFERENCE.md §4; spec operations ApiTokens_List, _Get, _Create, _Remove).
+extension CentralService {
+    /// Default lifetime of a new token when the body has no `expiry`: 365 days (REFERENCE.md §4 "about one year").
+    static let defaultTokenLifetimeMilliseconds: Int64 = 365 * 24 * 3600 * 1000
+
+    func listAPITokens(_ context: RequestContext) throws -> Reply {
+        let page = try pageRequest(context, allowsMaxPageSize: false)
+        let result = try store.apiTokens(appID: context.application.id, after: page.after, limit: page.limit)
+        return listReply(result.items.map(\.json), next: result.next, context: context)
+    }
+
+    func getAPIToken(_ context: RequestContext) throws -> Reply {
+        let id = context.parameter("tokenId")
+        guard let token = try store.apiToken(appID: context.application.id, id: id) else {
+            throw CentralError.notFound("API token", id: id)
+        }
+        return Reply(status: 200, body: token.json)
+    }
+
+    /// ApiTokens_Create: 200 with the token string, which is never shown again. An id in use is refused with
+    /// 422 (assumed: the spec names no conflict answer); `expiry` must be an RFC 3339 date-time in the future.
+    func createAPIToken(_ context: RequestContext) throws -> Reply {
+        let id = context.parameter("tokenId")
+        guard Validation.isResourceID(id) else {
+            throw CentralError.invalidBody("The API token id '\(id)' is not valid: use 1 to 48 letters, digits, '-' or '_'.")
+        }
+        try context.requireContentType(["application/json"])
+        let body = try context.jsonObjectBody()
+        let roles = try context.roleAssignments(in: body, store: store)
+        var expiry = context.now + Self.defaultTokenLifetimeMilliseconds
+        if let text = try context.optionalString("expiry", in: body) {
+            guard let parsed = Timestamp.parseISO8601(text) else {
+                throw CentralError.invalidBody("The field 'expiry' must be an RFC 3339 date-time such as 2030-01-31T00:00:00.000Z, not '\(text)'.")
+            }
+            guard parsed > context.now else {
+                throw CentralError.invalidBody("The field 'expiry' (\(text)) lies in the past; a token must expire in the future.")
+            }
+            expiry = parsed
+        }
+        let token = APIToken(id: id, roles: roles, expiryMilliseconds: expiry, nonce: try Crypto.randomBytes(16))
+        guard try store.insert(token, appID: context.application.id) else {
+            throw CentralError.invalidBody("An API token with id '\(id)' exists already; delete it first or choose another id.")
+        }
+        let tokenString = SharedAccessSignature.sign(applicationID: context.application.id, token: token, key: context.application.signingKey)
+        guard case .object(var members) = token.json else { return Reply(status: 200, body: token.json) }
+        members.append(("token", .string(tokenString)))
+        return Reply(status: 200, body: .object(members))
+    }
+
+    func removeAPIToken(_ context: RequestContext) throws -> Reply {
+        let id = context.parameter("tokenId")
+        guard try store.deleteAPIToken(appID: context.application.id, id: id) else {
+            throw CentralError.notFound("API token", id: id)
+        }
+        return Reply(status: 204)
+    }
+}

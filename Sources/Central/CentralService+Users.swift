@@ -1,0 +1,105 @@
+/// Handlers of `/api/users` (REFERENCE.md §4; spec operations Users_List, _Get, _Create, _Update, _Remove).
+extension CentralService {
+    func listUsers(_ context: RequestContext) throws -> Reply {
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasUserMaxPageSize)
+        let result = try store.users(appID: context.application.id, after: page.after, limit: page.limit)
+        return listReply(result.items.map(\.json), next: result.next, context: context)
+    }
+
+    func getUser(_ context: RequestContext) throws -> Reply {
+        let id = context.parameter("userId")
+        guard let user = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
+        return Reply(status: 200, body: user.json)
+    }
+
+    /// Users_Create: creates the user, or, when the id exists with the same type and identity, replaces its
+    /// roles (the spec's examples call this operation "Add or update"). Changing the type or identity of an
+    /// existing id is refused like a PATCH of those fields. Read-only `id` in the body is ignored.
+    func createUser(_ context: RequestContext) throws -> Reply {
+        let id = context.parameter("userId")
+        guard Validation.isResourceID(id) else {
+            throw CentralError.invalidBody("The user id '\(id)' is not valid: use 1 to 48 letters, digits, '-' or '_'.")
+        }
+        try context.requireContentType(["application/json"])
+        let body = try context.jsonObjectBody()
+        let typeText = try context.requiredString("type", in: body, for: "a user")
+        guard let type = User.Kind(rawValue: typeText), type != .adGroup || context.version.hasADGroupUsers else {
+            let known = User.Kind.allCases.filter { $0 != .adGroup || context.version.hasADGroupUsers }.map(\.rawValue)
+            throw CentralError.invalidBody("The user type '\(typeText)' is not known; use one of: \(known.joined(separator: ", ")).")
+        }
+        let roles = try context.roleAssignments(in: body, store: store)
+        let user: User
+        switch type {
+        case .email:
+            let email = try context.requiredString("email", in: body, for: "an email user")
+            guard Validation.isEmail(email) else { throw CentralError.invalidBody("The field 'email' is not a valid email address: '\(email)'.") }
+            user = User(id: id, type: type, email: email, roles: roles)
+        case .servicePrincipal, .adGroup:
+            let what = type == .adGroup ? "an adGroup user" : "a servicePrincipal user"
+            let tenantId = try context.requiredString("tenantId", in: body, for: what)
+            let objectId = try context.requiredString("objectId", in: body, for: what)
+            for (name, value) in [("tenantId", tenantId), ("objectId", objectId)] where !Validation.isGUID(value) {
+                throw CentralError.invalidBody("The field '\(name)' must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47, not '\(value)'.")
+            }
+            user = User(id: id, type: type, tenantId: tenantId.lowercased(), objectId: objectId.lowercased(), roles: roles)
+        }
+        if let existing = try store.user(appID: context.application.id, id: id) {
+            try Self.checkIdentityUnchanged(existing, type: user.type.rawValue, email: user.email, tenantId: user.tenantId, objectId: user.objectId)
+        }
+        try save(user, context: context)
+        return Reply(status: 200, body: user.json)
+    }
+
+    /// Users_Update: JSON or merge-patch body; only `roles` can change (REFERENCE.md §4). `type`, `email`,
+    /// `tenantId` and `objectId` may be repeated unchanged but not changed; `id` is read-only and ignored.
+    func updateUser(_ context: RequestContext) throws -> Reply {
+        let id = context.parameter("userId")
+        try context.requireContentType(["application/json", "application/merge-patch+json"])
+        guard let existing = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
+        let body = try context.jsonObjectBody()
+        try Self.checkIdentityUnchanged(
+            existing, type: try context.optionalString("type", in: body), email: try context.optionalString("email", in: body),
+            tenantId: try context.optionalString("tenantId", in: body), objectId: try context.optionalString("objectId", in: body))
+        var updated = existing
+        if let roles = body["roles"] {
+            guard roles != .null else { throw CentralError.invalidBody("The field 'roles' cannot be removed: a user needs at least one role.") }
+            updated = existing.with(roles: try context.roleAssignments(in: body, store: store))
+        }
+        try save(updated, context: context)
+        return Reply(status: 200, body: updated.json)
+    }
+
+    func removeUser(_ context: RequestContext) throws -> Reply {
+        let id = context.parameter("userId")
+        guard try store.deleteUser(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
+        return Reply(status: 204)
+    }
+
+    private func save(_ user: User, context: RequestContext) throws {
+        do {
+            try store.save(user, appID: context.application.id)
+        } catch CentralStore.UserConflict.emailInUse(let other) {
+            throw CentralError.invalidBody("The email '\(user.email ?? "")' already belongs to the user '\(other)' of this application.")
+        } catch CentralStore.UserConflict.identityInUse(let other) {
+            throw CentralError.invalidBody("The tenantId and objectId already belong to the user '\(other)' of this application.")
+        }
+    }
+
+    /// Refuses (422) a body that would change the type or identity of an existing user. Values are compared as the
+    /// service would: type exactly, email and GUIDs case-insensitively. A nil value means "not given".
+    private static func checkIdentityUnchanged(_ user: User, type: String?, email: String?, tenantId: String?, objectId: String?) throws(CentralError) {
+        let fields: [(String, String?, String?, Bool)] = [
+            ("type", type, user.type.rawValue, false),
+            ("email", email, user.email, true),
+            ("tenantId", tenantId, user.tenantId, true),
+            ("objectId", objectId, user.objectId, true),
+        ]
+        for (name, given, current, ignoringCase) in fields {
+            guard let given else { continue }
+            let same = ignoringCase ? given.lowercased() == current?.lowercased() : given == current
+            guard same else {
+                throw .invalidBody("The field '\(name)' of the user '\(user.id)' cannot be changed; only 'roles' can. Delete the user and add it again instead.")
+            }
+        }
+    }
+}

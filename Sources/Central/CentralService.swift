@@ -1,0 +1,179 @@
+import Foundation
+
+/// IoT Central's REST API for one request at a time: routing through the `OperationCatalog`, api-version,
+/// authentication, authorization, the handler, and one rendering of every error as the envelope of
+/// REFERENCE.md §3. Safe to call from many threads at once.
+public final class CentralService: Sendable {
+    public let store: CentralStore
+    /// Items per page of a list before a `nextLink` is given (assumed: 100, docs/fidelity.md).
+    public let pageSize: Int
+    /// The current time in Unix epoch milliseconds.
+    public let clock: @Sendable () -> Int64
+    let authenticator: Authenticator
+
+    /// The response header that carries the request id on every response (assumed name, docs/fidelity.md).
+    public static let requestIDHeader = "x-ms-request-id"
+
+    public init(store: CentralStore, pageSize: Int = 100, clock: @escaping @Sendable () -> Int64 = Timestamp.nowMilliseconds) {
+        self.store = store
+        self.pageSize = max(1, pageSize)
+        self.clock = clock
+        self.authenticator = Authenticator(store: store)
+    }
+
+    /// A handler's answer: a status and an optional JSON body.
+    struct Reply {
+        var status: Int
+        var body: JSONValue?
+    }
+
+    /// Answers one request to `application`. Never throws: every failure becomes an error envelope.
+    public func handle(_ request: CentralRequest, application: Application) -> CentralResponse {
+        let requestID = Crypto.uuid()
+        let now = clock()
+        do {
+            let reply = try process(request, application: application, now: now)
+            var headers = [(Self.requestIDHeader, requestID)]
+            var body: [UInt8] = []
+            if let json = reply.body {
+                headers.append(("Content-Type", "application/json; charset=utf-8"))
+                body = json.serialized
+            }
+            return CentralResponse(status: reply.status, headers: headers, body: body)
+        } catch {
+            return render(error, requestID: requestID, now: now)
+        }
+    }
+
+    /// Renders `error` as the IoT Central error envelope with a fresh request id (also for errors found by the
+    /// HTTP layer before Central saw the request).
+    public func errorResponse(_ error: CentralError) -> CentralResponse {
+        render(error, requestID: Crypto.uuid(), now: clock())
+    }
+
+    /// The sentence every real error message ends with (REFERENCE.md §3).
+    public static func supportSentence(requestID: String, time: String) -> String {
+        "You can contact support at https://aka.ms/iotcentral-support. Please include the following information. Request ID: \(requestID), Time: \(time)."
+    }
+
+    private func render(_ error: CentralError, requestID: String, now: Int64) -> CentralResponse {
+        let time = Timestamp.rfc1123(milliseconds: now)
+        let envelope = JSONValue.object([
+            ("error", .object([
+                ("code", .string(error.code)),
+                ("message", .string("\(error.message) \(Self.supportSentence(requestID: requestID, time: time))")),
+                ("requestId", .string(requestID)),
+                ("time", .string(time)),
+            ]))
+        ])
+        var headers = [
+            (Self.requestIDHeader, requestID), ("x-ms-error-code", error.code),
+            ("Content-Type", "application/json; charset=utf-8"),
+        ]
+        if error.status == 401 { headers.append(("WWW-Authenticate", SharedAccessSignature.scheme)) }
+        headers += error.headers
+        return CentralResponse(status: error.status, headers: headers, body: envelope.serialized)
+    }
+
+    private func process(_ request: CentralRequest, application: Application, now: Int64) throws(CentralError) -> Reply {
+        let operation: Operation
+        let parameters: [String: String]
+        switch OperationCatalog.match(method: request.method, segments: request.pathSegments) {
+        case .noSuchPath:
+            throw .noSuchPath("/api/" + request.pathSegments.joined(separator: "/"))
+        case .methodNotAllowed(let allowed):
+            throw .methodNotAllowed(request.method, allowed: allowed)
+        case .operation(let found, let found_parameters):
+            operation = found
+            parameters = found_parameters
+        }
+
+        let version = try Self.apiVersion(request.queryValues("api-version"))
+        guard operation.versions.contains(version) else {
+            throw .noSuchPath("/api/" + request.pathSegments.joined(separator: "/"))
+        }
+
+        let roles: [Role]
+        do { roles = try store.roles(appID: application.id) } catch {
+            throw .internalError("The role store could not be read: \(error)")
+        }
+        let principal = try authenticator.authenticate(request.authorization, application: application, roles: roles, now: now)
+        guard principal.applicationPermissions.contains(operation.permission) else {
+            throw .forbidden(operationID: operation.operationID)
+        }
+
+        let context = RequestContext(
+            request: request, operation: operation, parameters: parameters, version: version,
+            application: application, roles: roles, principal: principal, now: now)
+        do {
+            return try dispatch(context)
+        } catch let error as CentralError {
+            throw error
+        } catch {
+            throw .internalError("The store failed: \(error)")
+        }
+    }
+
+    /// The api-version of a request: exactly one known value (a value repeated identically counts once, as
+    /// clients that re-add it to a `nextLink` send it; REFERENCE.md §4).
+    static func apiVersion(_ values: [String]) throws(CentralError) -> APIVersion {
+        guard let first = values.first else { throw .invalidAPIVersion(nil) }
+        guard values.allSatisfy({ $0 == first }) else { throw .invalidAPIVersion(values.joined(separator: ",")) }
+        guard let version = APIVersion(rawValue: first) else { throw .invalidAPIVersion(first) }
+        return version
+    }
+
+    private func dispatch(_ context: RequestContext) throws -> Reply {
+        switch context.operation.operationID {
+        case "ApiTokens_List": try listAPITokens(context)
+        case "ApiTokens_Get": try getAPIToken(context)
+        case "ApiTokens_Create": try createAPIToken(context)
+        case "ApiTokens_Remove": try removeAPIToken(context)
+        case "Users_List": try listUsers(context)
+        case "Users_Get": try getUser(context)
+        case "Users_Create": try createUser(context)
+        case "Users_Update": try updateUser(context)
+        case "Users_Remove": try removeUser(context)
+        case "Roles_List": listRoles(context)
+        case "Roles_Get": try getRole(context)
+        default: throw CentralError.internalError("No handler for \(context.operation.operationID).")
+        }
+    }
+
+    // MARK: Paging (REFERENCE.md §4: `{"value": [...], "nextLink": absolute URL}`, no nextLink on the last page)
+
+    /// The cursor and page size a list request asks for.
+    /// - Throws: 400 for a `$skiptoken` that is not one the mock issued, or a `maxpagesize` outside 1...100.
+    func pageRequest(_ context: RequestContext, allowsMaxPageSize: Bool) throws(CentralError) -> (after: Int64, limit: Int) {
+        var after: Int64 = 0
+        if let token = context.request.queryValues("$skiptoken").last {
+            guard token.utf8.count <= 18, token.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int64(token) else {
+                throw .badRequest("The $skiptoken '\(token)' is not valid; use the nextLink of the previous page as it is.")
+            }
+            after = value
+        }
+        var limit = pageSize
+        if let text = context.request.queryValues("maxpagesize").last {
+            guard allowsMaxPageSize else {
+                throw .badRequest("The parameter maxpagesize is not supported in api-version \(context.version.rawValue).")
+            }
+            guard let value = Int(text), (1...100).contains(value) else {
+                throw .badRequest("maxpagesize must be an integer from 1 to 100, not '\(text)'.")
+            }
+            limit = value
+        }
+        return (after, limit)
+    }
+
+    /// `{"value": items, "nextLink": ...}` for one page.
+    func listReply(_ items: [JSONValue], next: Int64?, context: RequestContext) -> Reply {
+        var members: [(String, JSONValue)] = [("value", .array(items))]
+        if let next {
+            var link = "\(context.request.baseURL)/api/\(context.request.pathSegments.joined(separator: "/"))?api-version=\(context.version.rawValue)"
+            if let size = context.request.queryValues("maxpagesize").last { link += "&maxpagesize=\(size)" }
+            link += "&$skiptoken=\(next)"
+            members.append(("nextLink", .string(link)))
+        }
+        return Reply(status: 200, body: .object(members))
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Everything a handler needs about one request that passed routing, api-version, authentication and
+/// authorization.
+public struct RequestContext: Sendable {
+    public let request: CentralRequest
+    public let operation: Operation
+    /// Path parameters by template name, e.g. `["userId": "abc"]`.
+    public let parameters: [String: String]
+    public let version: APIVersion
+    public let application: Application
+    /// The application's role definitions.
+    public let roles: [Role]
+    public let principal: Principal
+    /// The request's time, Unix epoch milliseconds.
+    public let now: Int64
+
+    /// The path parameter `name` (always present for a matched template).
+    public func parameter(_ name: String) -> String { parameters[name] ?? "" }
+
+    /// The body as a JSON object.
+    /// - Throws: 400 `BadRequest` when it is not JSON, 422 `InvalidBody` when it is JSON but not an object.
+    public func jsonObjectBody() throws(CentralError) -> JSONValue {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(request.body)
+        } catch {
+            throw .badRequest(error.message)
+        }
+        guard case .object = value else {
+            throw .invalidBody("The request body must be a JSON object, not \(value.kindDescription).")
+        }
+        return value
+    }
+
+    /// Refuses a body whose `Content-Type` media type is not among `accepted` (a missing header is accepted).
+    /// - Throws: 415 `UnsupportedMediaType`.
+    public func requireContentType(_ accepted: [String]) throws(CentralError) {
+        guard let contentType = request.contentType else { return }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard accepted.contains(mediaType) else { throw .unsupportedMediaType(contentType, accepted: accepted) }
+    }
+
+    /// Validates the `roles` member of a body (spec definitions `Permission` and `RoleAssignment`).
+    ///
+    /// Refused with 422 `InvalidBody`: missing or not an array; empty (`minItems: 1`); more than 100 entries
+    /// (assumed); an entry that is not an object; `role` missing or not a string, or naming no role of this
+    /// application; `organization` not a string, or present in an api-version without organizations; an
+    /// organization role without an organization or an application role with one (REFERENCE.md §5); an
+    /// organization that does not exist.
+    public func roleAssignments(in body: JSONValue, store: CentralStore) throws(CentralError) -> [RoleAssignment] {
+        guard let value = body["roles"], value != .null else { throw .invalidBody("The field 'roles' is required.") }
+        guard let entries = value.arrayValue else {
+            throw .invalidBody("The field 'roles' must be an array of role assignments, not \(value.kindDescription).")
+        }
+        guard !entries.isEmpty else { throw .invalidBody("The field 'roles' must contain at least one role assignment.") }
+        guard entries.count <= 100 else { throw .invalidBody("The field 'roles' may contain at most 100 role assignments.") }
+        var assignments: [RoleAssignment] = []
+        for (index, entry) in entries.enumerated() {
+            let field = "roles[\(index)]"
+            guard case .object = entry else {
+                throw .invalidBody("\(field) must be an object with 'role' and optionally 'organization', not \(entry.kindDescription).")
+            }
+            guard let roleValue = entry["role"], roleValue != .null else { throw .invalidBody("\(field).role is required.") }
+            guard let roleID = roleValue.stringValue else {
+                throw .invalidBody("\(field).role must be a string (a role id), not \(roleValue.kindDescription).")
+            }
+            guard let role = roles.first(where: { $0.id == roleID.lowercased() }) else {
+                throw .invalidBody("\(field).role: no role with id '\(roleID)' exists in this application.")
+            }
+            var organization: String?
+            if let organizationValue = entry["organization"], organizationValue != .null {
+                guard let text = organizationValue.stringValue else {
+                    throw .invalidBody("\(field).organization must be a string (an organization id), not \(organizationValue.kindDescription).")
+                }
+                guard version.hasOrganizations else {
+                    throw .invalidBody("\(field).organization is not supported in api-version \(version.rawValue).")
+                }
+                organization = text
+            }
+            switch (role.kind, organization) {
+            case (.organization, nil):
+                throw .invalidBody("\(field): the organization role '\(role.displayName)' needs an 'organization'.")
+            case (.application, .some):
+                throw .invalidBody("\(field): the application role '\(role.displayName)' cannot be limited to an organization.")
+            case (.organization, .some(let id)):
+                let exists: Bool
+                do { exists = try store.organizationExists(appID: application.id, id: id) } catch {
+                    throw .internalError("The organization store could not be read: \(error)")
+                }
+                guard exists else { throw .invalidBody("\(field).organization: no organization with id '\(id)' exists.") }
+            case (.application, nil):
+                break
+            }
+            assignments.append(RoleAssignment(role: role.id, organization: organization))
+        }
+        return assignments
+    }
+
+    /// An optional string member: nil when absent or null.
+    /// - Throws: 422 when present with another JSON type.
+    public func optionalString(_ name: String, in body: JSONValue) throws(CentralError) -> String? {
+        guard let value = body[name], value != .null else { return nil }
+        guard let text = value.stringValue else {
+            throw .invalidBody("The field '\(name)' must be a string, not \(value.kindDescription).")
+        }
+        return text
+    }
+
+    /// A required string member.
+    /// - Throws: 422 when absent, null, empty, or of another JSON type.
+    public func requiredString(_ name: String, in body: JSONValue, for what: String) throws(CentralError) -> String {
+        guard let text = try optionalString(name, in: body) else {
+            throw .invalidBody("The field '\(name)' is required for \(what).")
+        }
+        guard !text.isEmpty else { throw .invalidBody("The field '\(name)' must not be empty.") }
+        return text
+    }
+}

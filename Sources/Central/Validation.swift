@@ -1,0 +1,42 @@
+/// Field rules of the spec, shared by handlers and fixtures.
+public enum Validation {
+    /// `8-4-4-4-12` hexadecimal digits, either case (Entra object and tenant ids, role ids, application ids).
+    public static func isGUID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return false }
+        for (i, byte) in bytes.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard byte == UInt8(ascii: "-") else { return false }
+            } else if !isHexDigit(byte) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Spec parameter `UserId`: `^[a-zA-Z0-9-_]*$`, at most 48 characters; the mock also requires at least one
+    /// (an empty segment cannot reach a handler anyway). API token ids follow the same rule (assumed).
+    public static func isResourceID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return !bytes.isEmpty && bytes.count <= 48 && bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
+    /// A plausible email address: one `@`, a non-empty local part and a domain with a dot, no spaces or
+    /// control characters, at most 254 bytes (RFC 5321 §4.5.3.1.3). Assumed: the real rule is not documented.
+    public static func isEmail(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= 254, bytes.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { return false }
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64 else { return false }
+        let domain = parts[1]
+        return domain.contains(".") && !domain.hasPrefix(".") && !domain.hasSuffix(".") && !domain.contains("..")
+    }
+
+    static func isHexDigit(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
+    }
+
+    static func isAlphanumeric(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+    }
+}

@@ -1,0 +1,141 @@
+import Central
+import Foundation
+import HTTP
+import Storage
+
+/// A running iotc-mock: the store, the IoT Central service and the HTTP listener, composed.
+///
+/// Start one in-process from a Swift test (`try MockServer(configuration: c).start()` with port 0), or through the
+/// `iotc-mock` command. Requests to `/api/...` go to IoT Central; every other path answers 404 in the same envelope.
+public final class MockServer: Sendable {
+    public let configuration: MockServerConfiguration
+    public let store: CentralStore
+    public let service: CentralService
+    /// The fixture that seeded (or would seed) the store.
+    public let fixture: Fixture
+    /// The application requests are served for.
+    public let application: Application
+    private let server: HTTPServer
+
+    /// Why the server could not start.
+    public struct StartError: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Opens (or creates) the store, seeds it from the fixture when it is empty, and prepares the listener.
+    /// - Throws: `StartError` with a message for the user (fixtures not found, data folder not writable,
+    ///   database too new, ...).
+    public init(configuration: MockServerConfiguration) throws {
+        self.configuration = configuration
+        guard let fixturesDirectory = configuration.resolvedFixturesDirectory() else {
+            throw StartError(description: "cannot find the fixtures folder (roles.json); pass --fixtures DIR or set IOTC_MOCK_FIXTURES")
+        }
+        do {
+            fixture = try Fixture.load(directory: fixturesDirectory, name: configuration.fixture)
+        } catch {
+            throw StartError(description: "fixture: \(error)")
+        }
+        let database: SQLiteDatabase
+        do {
+            if configuration.inMemory {
+                database = try SQLiteDatabase(path: nil)
+            } else {
+                try FileManager.default.createDirectory(
+                    atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
+                database = try SQLiteDatabase(path: configuration.databasePath)
+            }
+            store = try CentralStore(database: database)
+            if try store.isEmpty() { try store.insert(fixture, now: Timestamp.nowMilliseconds()) }
+            guard let application = try store.application(id: fixture.application.id) ?? store.applications().first else {
+                throw StartError(description: "the data folder holds no application; delete it or use another --data-dir")
+            }
+            self.application = application
+        } catch let error as StartError {
+            throw error
+        } catch {
+            throw StartError(description: "data folder \(configuration.dataDirectory): \(error)")
+        }
+        let service = CentralService(store: store, pageSize: configuration.pageSize)
+        self.service = service
+        var http = HTTPServerConfiguration()
+        http.host = configuration.host
+        http.port = configuration.port
+        http.maxConnections = configuration.maxConnections
+        http.readTimeout = configuration.readTimeout
+        let application = self.application
+        server = HTTPServer(
+            configuration: http,
+            handler: { request in Self.respond(to: request, service: service, application: application, port: configuration.port) },
+            errorResponder: { error in
+                HTTPResponse(service.errorResponse(CentralError(status: error.status, code: Self.code(for: error.status), message: error.reason)))
+            })
+    }
+
+    /// Starts listening. After it returns, `port` and `baseURL` are final.
+    /// - Throws: `StartError` when the address cannot be bound.
+    public func start() throws {
+        do { try server.start() } catch { throw StartError(description: "\(error)") }
+    }
+
+    /// Stops listening and closes every connection.
+    public func stop() { server.stop() }
+
+    /// The bound port (the chosen one when configured with 0).
+    public var port: Int { server.port }
+
+    /// `http://host:port`, with IPv6 hosts in brackets.
+    public var baseURL: String {
+        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        return "http://\(host):\(port)"
+    }
+
+    /// The full string of the fixture's first API token, if that token still exists and has not expired
+    /// (the well-known admin token of `fixtures/default.json`).
+    public func wellKnownToken() -> String? {
+        guard let id = fixture.apiTokens.first?.id,
+              let token = try? store.apiToken(appID: application.id, id: id),
+              token.expiryMilliseconds > Timestamp.nowMilliseconds()
+        else { return nil }
+        return SharedAccessSignature.sign(applicationID: application.id, token: token, key: application.signingKey)
+    }
+
+    /// The one line printed when ready, for people and scripts: every field is `key=value`, and the token, which
+    /// contains a space, comes last so that everything after `token=` is the header value.
+    public func readyLine() -> String {
+        "iotc-mock ready url=\(baseURL) application=\(application.id) subdomain=\(application.subdomain) token=\(wellKnownToken() ?? "none")"
+    }
+
+    static func code(for status: Int) -> String {
+        switch status {
+        case 413: "PayloadTooLarge"
+        case 431: "RequestHeaderFieldsTooLarge"
+        case 501: "NotImplemented"
+        case 505: "HTTPVersionNotSupported"
+        case 503: "ServiceUnavailable"
+        default: "BadRequest"
+        }
+    }
+
+    /// Adapts an HTTP request to Central and back.
+    static func respond(to request: HTTPRequest, service: CentralService, application: Application, port: Int) -> HTTPResponse {
+        let segments = request.pathSegments
+        guard segments.first == "api" else {
+            return HTTPResponse(service.errorResponse(.noSuchPath(request.path)))
+        }
+        let host = request.headers["Host"] ?? "127.0.0.1:\(port)"
+        let central = CentralRequest(
+            method: request.method, pathSegments: Array(segments.dropFirst()), query: request.query,
+            authorization: request.headers.values("Authorization"), contentType: request.headers["Content-Type"],
+            baseURL: "http://\(host)", body: request.body)
+        return HTTPResponse(service.handle(central, application: application))
+    }
+}
+
+extension HTTPResponse {
+    init(_ response: CentralResponse) {
+        var headers = HTTPHeaders()
+        for (name, value) in response.headers { headers.add(name, value) }
+        self.init(status: response.status, headers: headers, body: response.body)
+    }
+}

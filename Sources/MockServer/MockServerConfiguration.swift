@@ -1,0 +1,45 @@
+import Foundation
+
+/// How to run a `MockServer`. The command line fills it from flags and `IOTC_MOCK_*` environment variables.
+public struct MockServerConfiguration: Sendable {
+    /// Address to listen on (`--host`, `IOTC_MOCK_HOST`): an IP literal or `localhost`.
+    public var host: String = "127.0.0.1"
+    /// Port to listen on (`--port`, `IOTC_MOCK_PORT`); 0 picks a free port.
+    public var port: Int = 8765
+    /// Folder for the SQLite database (`--data-dir`, `IOTC_MOCK_DATA_DIR`). Created if missing.
+    public var dataDirectory: String = ".iotc-mock"
+    /// Keep all state in memory and forget it on exit (`--in-memory`, `IOTC_MOCK_IN_MEMORY`).
+    public var inMemory: Bool = false
+    /// Folder holding `roles.json` and the application fixtures (`--fixtures`, `IOTC_MOCK_FIXTURES`).
+    /// Nil searches `./fixtures`, then upwards from the executable.
+    public var fixturesDirectory: String?
+    /// The fixture that seeds an empty store (`--fixture`, `IOTC_MOCK_FIXTURE`): `fixtures/<name>.json`.
+    public var fixture: String = "default"
+    /// Items per list page before a `nextLink` (assumed 100).
+    public var pageSize: Int = 100
+    /// Connections served at once.
+    public var maxConnections: Int = 128
+    /// Seconds a read may wait before the connection is closed.
+    public var readTimeout: Double = 30
+
+    public init() {}
+
+    /// The database file inside `dataDirectory`.
+    public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("iotc-mock.sqlite3") }
+
+    /// The fixtures folder to use: the configured one, else `./fixtures`, else the nearest `fixtures` folder
+    /// with a `roles.json` above the executable (so an installed or `swift run` binary finds the repo's).
+    public func resolvedFixturesDirectory() -> URL? {
+        let fileManager = FileManager.default
+        if let fixturesDirectory { return URL(fileURLWithPath: fixturesDirectory) }
+        let here = URL(fileURLWithPath: fileManager.currentDirectoryPath).appendingPathComponent("fixtures")
+        if fileManager.fileExists(atPath: here.appendingPathComponent("roles.json").path) { return here }
+        var directory = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<8 {
+            let candidate = directory.appendingPathComponent("fixtures")
+            if fileManager.fileExists(atPath: candidate.appendingPathComponent("roles.json").path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+}

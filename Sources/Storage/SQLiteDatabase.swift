@@ -1,0 +1,185 @@
+import CSQLite
+import Foundation
+
+/// One SQLite connection, used from many threads one at a time.
+///
+/// Every call takes an internal lock, so the connection is never used by two threads at once (SQLite's
+/// "multi-thread" mode requires exactly that). Statements are prepared once and cached by their SQL text.
+/// A file database runs in WAL mode with `synchronous=FULL` and foreign keys on, so a write that `transaction`
+/// returned from is on disk before the caller acknowledges it, and survives `kill -9` and power loss.
+public final class SQLiteDatabase: @unchecked Sendable {
+    // @unchecked: `handle` and `statements` are touched only while `lock` is held.
+    private let lock = NSLock()
+    private let handle: OpaquePointer
+    private var statements: [String: OpaquePointer] = [:]
+    private var inTransaction = false
+
+    /// Where the data lives: a file path, or nil for a private in-memory database that vanishes with the process.
+    public let path: String?
+
+    /// Opens (creating if needed) the database at `path`, or an in-memory one when `path` is nil.
+    /// - Throws: `SQLiteError` when the file cannot be opened or is not a database.
+    public init(path: String?) throws {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path ?? ":memory:", &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw SQLiteError(code: rc, message: message)
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, 5_000)
+        do {
+            try execute("PRAGMA foreign_keys = ON")
+            if path != nil {
+                _ = try query("PRAGMA journal_mode = WAL")
+                try execute("PRAGMA synchronous = FULL")
+            }
+        } catch {
+            sqlite3_close_v2(db)
+            throw error
+        }
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more SQL statements that take no parameters and return no rows (schema changes, pragmas).
+    /// - Throws: `SQLiteError`.
+    public func execute(_ sql: String) throws {
+        try locked {
+            var error: UnsafeMutablePointer<CChar>?
+            let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+            if rc != SQLITE_OK {
+                let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+                sqlite3_free(error)
+                throw SQLiteError(code: sqlite3_extended_errcode(handle), message: message, sql: sql)
+            }
+        }
+    }
+
+    /// Runs one statement with `?` parameters bound in order and returns all of its rows.
+    /// - Throws: `SQLiteError` (a constraint violation included).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws -> [SQLiteRow] {
+        try locked { try run(sql, parameters) }
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`; any error thrown rolls everything back, so a write either
+    /// happens whole or not at all. Transactions do not nest.
+    /// - Throws: what `body` throws, or `SQLiteError`.
+    @discardableResult
+    public func transaction<T>(_ body: (Transaction) throws -> T) throws -> T {
+        try locked {
+            guard !inTransaction else {
+                throw SQLiteError(code: SQLITE_MISUSE, message: "nested transaction")
+            }
+            inTransaction = true
+            defer { inTransaction = false }
+            _ = try run("BEGIN IMMEDIATE", [])
+            do {
+                let result = try body(Transaction(database: self))
+                _ = try run("COMMIT", [])
+                return result
+            } catch {
+                _ = try? run("ROLLBACK", [])
+                throw error
+            }
+        }
+    }
+
+    /// The statements of one open transaction. Valid only inside the closure given to `transaction`.
+    public struct Transaction {
+        fileprivate let database: SQLiteDatabase
+
+        /// As `SQLiteDatabase.query`, inside the transaction.
+        @discardableResult
+        public func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws -> [SQLiteRow] {
+            try database.run(sql, parameters)
+        }
+
+        /// Rows changed by the last INSERT, UPDATE or DELETE.
+        public var changes: Int { Int(sqlite3_changes(database.handle)) }
+    }
+
+    // MARK: - Internals (call with `lock` held)
+
+    private func locked<T>(_ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    private func statement(for sql: String) throws -> OpaquePointer {
+        if let cached = statements[sql] { return cached }
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else {
+            throw SQLiteError(
+                code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func run(_ sql: String, _ parameters: [SQLiteValue]) throws -> [SQLiteRow] {
+        let statement = try statement(for: sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        guard Int(sqlite3_bind_parameter_count(statement)) == parameters.count else {
+            throw SQLiteError(code: SQLITE_RANGE, message: "expected \(sqlite3_bind_parameter_count(statement)) parameters, got \(parameters.count)", sql: sql)
+        }
+        for (offset, value) in parameters.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(statement, index)
+            case .integer(let i): rc = sqlite3_bind_int64(statement, index, i)
+            case .real(let d): rc = sqlite3_bind_double(statement, index, d)
+            case .text(let s): rc = sqlite3_bind_text(statement, index, s, -1, csqlite_transient())
+            case .blob(let b):
+                rc = b.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), csqlite_transient()) }
+            }
+            guard rc == SQLITE_OK else {
+                throw SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+            }
+        }
+        var rows: [SQLiteRow] = []
+        let columns = sqlite3_column_count(statement)
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw SQLiteError(
+                    code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+            }
+            var values: [SQLiteValue] = []
+            values.reserveCapacity(Int(columns))
+            for column in 0..<columns {
+                switch sqlite3_column_type(statement, column) {
+                case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(statement, column)))
+                case SQLITE_FLOAT: values.append(.real(sqlite3_column_double(statement, column)))
+                case SQLITE_TEXT:
+                    values.append(.text(sqlite3_column_text(statement, column).map { String(cString: $0) } ?? ""))
+                case SQLITE_BLOB:
+                    let count = Int(sqlite3_column_bytes(statement, column))
+                    if let base = sqlite3_column_blob(statement, column), count > 0 {
+                        values.append(.blob(Array(UnsafeRawBufferPointer(start: base, count: count))))
+                    } else {
+                        values.append(.blob([]))
+                    }
+                default: values.append(.null)
+                }
+            }
+            rows.append(SQLiteRow(values))
+        }
+        return rows
+    }
+}

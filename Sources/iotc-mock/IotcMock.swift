@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import MockServer
+
+/// `iotc-mock`: runs the IoT Central emulator in the foreground until SIGINT or SIGTERM.
+@main
+struct IotcMock: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "iotc-mock",
+        abstract: "An offline emulator of Azure IoT Central's API tokens, users and roles REST API.",
+        discussion: """
+            Every option can also be set with the environment variable named after it (a flag given on the \
+            command line wins). On start the server prints one line:
+              iotc-mock ready url=http://127.0.0.1:8765 application=<id> subdomain=<name> token=<admin token>
+            """)
+
+    @Option(help: "Address to listen on, an IP literal or localhost. [env: IOTC_MOCK_HOST] (default: 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks a free one. [env: IOTC_MOCK_PORT] (default: 8765)")
+    var port: Int?
+
+    @Option(help: "Folder for the SQLite database. [env: IOTC_MOCK_DATA_DIR] (default: ./.iotc-mock)")
+    var dataDir: String?
+
+    @Flag(help: "Keep all state in memory; nothing is written to disk. [env: IOTC_MOCK_IN_MEMORY=1]")
+    var inMemory = false
+
+    @Option(help: "Folder with roles.json and application fixtures. [env: IOTC_MOCK_FIXTURES] (default: ./fixtures)")
+    var fixtures: String?
+
+    @Option(help: "Fixture that seeds an empty store: fixtures/<name>.json. [env: IOTC_MOCK_FIXTURE] (default: default)")
+    var fixture: String?
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = MockServerConfiguration()
+        configuration.host = host ?? environment["IOTC_MOCK_HOST"] ?? configuration.host
+        if let port {
+            configuration.port = port
+        } else if let text = environment["IOTC_MOCK_PORT"] {
+            guard let value = Int(text) else { throw ValidationError("IOTC_MOCK_PORT must be a port number, not '\(text)'") }
+            configuration.port = value
+        }
+        guard (0...65535).contains(configuration.port) else {
+            throw ValidationError("the port must be from 0 to 65535, not \(configuration.port)")
+        }
+        configuration.dataDirectory = dataDir ?? environment["IOTC_MOCK_DATA_DIR"] ?? configuration.dataDirectory
+        configuration.inMemory = inMemory || Self.isTrue(environment["IOTC_MOCK_IN_MEMORY"])
+        configuration.fixturesDirectory = fixtures ?? environment["IOTC_MOCK_FIXTURES"]
+        configuration.fixture = fixture ?? environment["IOTC_MOCK_FIXTURE"] ?? configuration.fixture
+
+        let server: MockServer
+        do {
+            server = try MockServer(configuration: configuration)
+            try server.start()
+        } catch {
+            FileHandle.standardError.write(Data("iotc-mock: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        FileHandle.standardOutput.write(Data((server.readyLine() + "\n").utf8))
+        Self.waitForTermination()
+        server.stop()
+    }
+
+    static func isTrue(_ value: String?) -> Bool {
+        guard let value = value?.lowercased() else { return false }
+        return ["1", "true", "yes", "on"].contains(value)
+    }
+
+    /// Blocks until SIGINT or SIGTERM arrives.
+    static func waitForTermination() {
+        let done = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { done.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        done.wait()
+        sources.forEach { $0.cancel() }
+    }
+}

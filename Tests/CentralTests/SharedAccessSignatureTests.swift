@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+@testable import Central
+
+@Suite struct SharedAccessSignatureTests {
+    let app = Application(id: "83f94f28-4f76-40b6-b518-13b8f67f42c5", subdomain: "x", displayName: "x", signingKey: Array(repeating: 7, count: 32))
+    let token = APIToken(id: "tok-1", roles: [], expiryMilliseconds: 4_102_444_800_000, nonce: Array(0..<16))
+
+    var signed: String { SharedAccessSignature.sign(applicationID: app.id, token: token, key: app.signingKey) }
+
+    @Test func signedTokenHasTheDocumentedShapeAndVerifies() throws {
+        #expect(signed.hasPrefix("SharedAccessSignature sr=83f94f28-4f76-40b6-b518-13b8f67f42c5&sig="))
+        #expect(signed.hasSuffix("&skn=tok-1&se=4102444800000"))
+        let parsed = try #require(SharedAccessSignature.parse(signed))
+        #expect(parsed.keyName == "tok-1")
+        #expect(parsed.expiryMilliseconds == 4_102_444_800_000)
+        #expect(parsed.isValid(for: app, token: token))
+    }
+
+    @Test func parametersParseInAnyOrderAndTheSchemeIgnoresCase() throws {
+        let fields = String(signed.dropFirst("SharedAccessSignature ".count)).split(separator: "&").map(String.init)
+        let reordered = "sharedaccesssignature " + fields.reversed().joined(separator: "&")
+        let parsed = try #require(SharedAccessSignature.parse(reordered))
+        #expect(parsed.isValid(for: app, token: token))
+    }
+
+    @Test func signatureIsPercentDecoded() throws {
+        // A standard base64 signature almost always holds '+', '/' or '='; sign() percent-encodes them.
+        let sig = signed.components(separatedBy: "&sig=")[1].components(separatedBy: "&")[0]
+        #expect(!sig.contains("+") && !sig.contains("/") && !sig.contains("="))
+        #expect(SharedAccessSignature.parse(signed)?.signature.count == 32)
+    }
+
+    @Test(arguments: [
+        "", "SharedAccessSignature", "SharedAccessSignature ", "Bearer abc", "Basic dXNlcjpwYXNz", "Token sr=a",
+        "SharedAccessSignature sr=a&skn=b&se=1",  // no sig
+        "SharedAccessSignature sr=a&sig=AAAA&skn=b&se=1",  // sig of 3 bytes
+        "SharedAccessSignature sr=a&sig=%zz&skn=b&se=1",
+        "SharedAccessSignature sr=a&sr=a&sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D&skn=b&se=1",  // repeated
+        "SharedAccessSignature sr=a&sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D&skn=b&se=-1",
+        "SharedAccessSignature sr=a&sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D&skn=b&se=1e9",
+        "SharedAccessSignature sr=a&sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D&skn=b&se=99999999999999999999999",
+        "SharedAccessSignature sr=a&sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D&skn=b&se=1&x=y",  // unknown
+        "SharedAccessSignature sr=a&sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D&skn=&se=1",  // empty skn
+        "SharedAccessSignature sr=a&sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D&skn&se=1",  // no '='
+    ])
+    func malformedHeadersDoNotParse(_ header: String) {
+        #expect(SharedAccessSignature.parse(header) == nil)
+    }
+
+    @Test func aChangedSignatureByteIsRefused() throws {
+        var parsed = try #require(SharedAccessSignature.parse(signed))
+        var bytes = parsed.signature
+        bytes[5] ^= 0x01
+        parsed = SharedAccessSignature(resource: parsed.resource, keyName: parsed.keyName, expiryMilliseconds: parsed.expiryMilliseconds, signature: bytes)
+        #expect(!parsed.isValid(for: app, token: token))
+    }
+
+    @Test func aLaterExpiryIsRefusedBecauseItIsSigned() throws {
+        let forged = signed.replacingOccurrences(of: "se=4102444800000", with: "se=4102444800001")
+        let parsed = try #require(SharedAccessSignature.parse(forged))
+        #expect(!parsed.isValid(for: app, token: token))
+    }
+
+    @Test func anotherApplicationsKeyDoesNotVerify() throws {
+        let other = Application(id: app.id, subdomain: "x", displayName: "x", signingKey: Array(repeating: 8, count: 32))
+        let parsed = try #require(SharedAccessSignature.parse(signed))
+        #expect(!parsed.isValid(for: other, token: token))
+    }
+
+    @Test func aRecreatedTokenWithTheSameIdAndExpiryDoesNotReviveTheOldString() throws {
+        let recreated = APIToken(id: token.id, roles: [], expiryMilliseconds: token.expiryMilliseconds, nonce: Array(repeating: 9, count: 16))
+        let parsed = try #require(SharedAccessSignature.parse(signed))
+        #expect(!parsed.isValid(for: app, token: recreated))
+        #expect(SharedAccessSignature.sign(applicationID: app.id, token: recreated, key: app.signingKey) != signed)
+    }
+
+    @Test func hmacMatchesRFC4231TestCase2() {
+        let mac = Crypto.hmacSHA256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+        #expect(mac.map { String(format: "%02x", $0) }.joined() == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    @Test func constantTimeEqualsComparesLengthAndContent() {
+        #expect(Crypto.constantTimeEquals([1, 2, 3], [1, 2, 3]))
+        #expect(!Crypto.constantTimeEquals([1, 2, 3], [1, 2, 4]))
+        #expect(!Crypto.constantTimeEquals([1, 2, 3], [1, 2]))
+        #expect(!Crypto.constantTimeEquals([], []))
+    }
+}

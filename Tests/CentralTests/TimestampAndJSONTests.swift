@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+@testable import Central
+
+@Suite struct TimestampTests {
+    @Test func expiryPrintsLikeTheSpecExamples() {
+        #expect(Timestamp.iso8601(milliseconds: 1_603_045_840_227) == "2020-10-18T18:30:40.227Z")
+    }
+
+    @Test func rfc3339DateTimesParseWithAndWithoutFractionsAndOffsets() {
+        #expect(Timestamp.parseISO8601("2020-10-18T18:30:40.227Z") == 1_603_045_840_227)
+        #expect(Timestamp.parseISO8601("2020-10-18T18:30:40Z") == 1_603_045_840_000)
+        #expect(Timestamp.parseISO8601("2020-10-18T20:30:40+02:00") == 1_603_045_840_000)
+    }
+
+    @Test(arguments: ["tomorrow", "", "2020-10-18", "2020-13-40T00:00:00Z", "12345", "2020-10-18T18:30:40.227Z trailing"])
+    func nonDatesDoNotParse(_ text: String) {
+        #expect(Timestamp.parseISO8601(text) == nil)
+    }
+
+    @Test func rfc1123MatchesTheHTTPDateFormat() {
+        #expect(Timestamp.rfc1123(milliseconds: 784_111_777_000) == "Sun, 06 Nov 1994 08:49:37 GMT")
+    }
+}
+
+@Suite struct JSONValueTests {
+    @Test func objectsKeepMemberOrderAndStringsAreEscaped() {
+        let value = JSONValue.object([("b", .string("q\"\\\n\u{1}")), ("a", .array([.number(1), .bool(true), .null]))])
+        #expect(String(decoding: value.serialized, as: UTF8.self) == #"{"b":"q\"\\\n\u0001","a":[1,true,null]}"#)
+    }
+
+    @Test func parsingTellsBooleansFromNumbers() throws {
+        let value = try JSONValue.parse(Array(#"{"t": true, "n": 1, "s": "x", "z": null}"#.utf8))
+        #expect(value["t"] == .bool(true))
+        #expect(value["n"] == .number(1))
+        #expect(value["s"] == .string("x"))
+        #expect(value["z"] == .null)
+    }
+
+    @Test(arguments: ["", "{", "{\"a\":}", "nul", "{'a': 1}", "{\"a\":1} x", "[NaN]"])
+    func notJSONIsASyntaxError(_ text: String) {
+        #expect(throws: JSONValue.SyntaxError.self) { try JSONValue.parse(Array(text.utf8)) }
+    }
+
+    /// Foundation's parser, like Json.NET, accepts a trailing comma (docs/fidelity.md).
+    @Test func aTrailingCommaIsTolerated() throws {
+        #expect(try JSONValue.parse(Array("[1,]".utf8)) == .array([.number(1)]))
+    }
+
+    @Test func deeplyNestedInputDoesNotCrash() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        _ = try? JSONValue.parse(Array(deep.utf8))
+    }
+}
+
+@Suite struct ValidationTests {
+    @Test func userIdsFollowTheSpecPattern() {
+        #expect(Validation.isResourceID("abc-DEF_123"))
+        #expect(Validation.isResourceID(String(repeating: "a", count: 48)))
+        #expect(!Validation.isResourceID(String(repeating: "a", count: 49)))
+        #expect(!Validation.isResourceID("a/b"))
+        #expect(!Validation.isResourceID("a b"))
+        #expect(!Validation.isResourceID(""))
+        #expect(!Validation.isResourceID("é"))
+    }
+
+    @Test func guidsAndEmails() {
+        #expect(Validation.isGUID("72f988bf-86f1-41af-91ab-2d7cd011db47"))
+        #expect(!Validation.isGUID("72f988bf86f141af91ab2d7cd011db47"))
+        #expect(!Validation.isGUID("72f988bf-86f1-41af-91ab-2d7cd011db4g"))
+        #expect(Validation.isEmail("alice@contoso.com"))
+        #expect(!Validation.isEmail("alice"))
+        #expect(!Validation.isEmail("a@b@c.com"))
+        #expect(!Validation.isEmail("alice @contoso.com"))
+    }
+}
+
+@Suite struct OperationCatalogTests {
+    @Test func routesByMethodAndTemplateWithTrailingSlashesAlreadyRemoved() {
+        guard case .operation(let op, let parameters) = OperationCatalog.match(method: "PATCH", segments: ["users", "abc"]) else {
+            Issue.record("no match"); return
+        }
+        #expect(op.operationID == "Users_Update")
+        #expect(parameters == ["userId": "abc"])
+    }
+
+    @Test func aKnownPathWithAnotherMethodListsTheAllowedOnes() {
+        guard case .methodNotAllowed(let allowed) = OperationCatalog.match(method: "POST", segments: ["apiTokens", "x"]) else {
+            Issue.record("expected 405"); return
+        }
+        #expect(Set(allowed) == ["GET", "PUT", "DELETE"])
+    }
+
+    @Test func unknownPathsMatchNothing() {
+        guard case .noSuchPath = OperationCatalog.match(method: "GET", segments: ["devices"]) else {
+            Issue.record("expected no match"); return
+        }
+    }
+
+    @Test func everyOperationIdIsUniqueAndNamesADefinedPermission() throws {
+        let ids = OperationCatalog.operations.map(\.operationID)
+        #expect(Set(ids).count == ids.count)
+        let roles = try JSONValue.parse(Array(try Data(contentsOf: FixturePaths.directory.appendingPathComponent("roles.json"))))
+        for operation in OperationCatalog.operations {
+            #expect(roles["permissions"]?[operation.permission] != nil, "\(operation.operationID) needs undefined \(operation.permission)")
+        }
+    }
+}
+
+enum FixturePaths {
+    /// The repository's `fixtures/` folder.
+    static var directory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fixtures")
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+@testable import Storage
+
+@Suite struct SQLiteDatabaseTests {
+    @Test func valuesOfEveryStorageClassRoundTrip() throws {
+        let db = try SQLiteDatabase(path: nil)
+        try db.execute("CREATE TABLE t (a, b, c, d, e)")
+        try db.query("INSERT INTO t VALUES (?, ?, ?, ?, ?)", [.null, .integer(-42), .real(1.5), .text("héllo"), .blob([0, 1, 255])])
+        let row = try #require(try db.query("SELECT a, b, c, d, e FROM t").first)
+        #expect(row.values == [.null, .integer(-42), .real(1.5), .text("héllo"), .blob([0, 1, 255])])
+    }
+
+    @Test func aThrowingTransactionWritesNothing() throws {
+        struct Boom: Error {}
+        let db = try SQLiteDatabase(path: nil)
+        try db.execute("CREATE TABLE t (x INTEGER)")
+        #expect(throws: Boom.self) {
+            try db.transaction { tx in
+                try tx.query("INSERT INTO t VALUES (1)")
+                throw Boom()
+            }
+        }
+        #expect(try db.query("SELECT COUNT(*) FROM t").first?[0] == .integer(0))
+    }
+
+    @Test func uniqueViolationIsReportedAsSuch() throws {
+        let db = try SQLiteDatabase(path: nil)
+        try db.execute("CREATE TABLE t (x INTEGER UNIQUE)")
+        try db.query("INSERT INTO t VALUES (1)")
+        do {
+            try db.query("INSERT INTO t VALUES (1)")
+            Issue.record("a duplicate was accepted")
+        } catch let error as SQLiteError {
+            #expect(error.isUniqueViolation)
+            #expect(error.isConstraintViolation)
+        }
+    }
+
+    @Test func wrongParameterCountIsAnErrorNotACrash() throws {
+        let db = try SQLiteDatabase(path: nil)
+        #expect(throws: SQLiteError.self) { try db.query("SELECT ?", []) }
+    }
+
+    @Test func aFileDatabaseUsesWriteAheadLoggingAndSurvivesReopening() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("db.sqlite3").path
+        do {
+            let db = try SQLiteDatabase(path: path)
+            #expect(try db.query("PRAGMA journal_mode").first?[0] == .text("wal"))
+            #expect(try db.query("PRAGMA synchronous").first?[0] == .integer(2))
+            try db.execute("CREATE TABLE t (x TEXT)")
+            try db.transaction { tx in try tx.query("INSERT INTO t VALUES ('kept')") }
+        }
+        let reopened = try SQLiteDatabase(path: path)
+        #expect(try reopened.query("SELECT x FROM t").first?[0] == .text("kept"))
+    }
+}
+
+@Suite struct SchemaMigratorTests {
+    @Test func migrationsRunOnceAndRecordTheVersion() throws {
+        let db = try SQLiteDatabase(path: nil)
+        let migrator = SchemaMigrator(migrations: ["CREATE TABLE a (x);\nCREATE TABLE b (y);", "ALTER TABLE a ADD COLUMN z"])
+        #expect(try migrator.migrate(db) == 2)
+        #expect(try migrator.migrate(db) == 2)  // a second run must not re-create the tables
+        #expect(try db.query("PRAGMA user_version").first?[0] == .integer(2))
+        try db.query("INSERT INTO a (x, z) VALUES (1, 2)")
+    }
+
+    @Test func aNewerDatabaseIsRefused() throws {
+        let db = try SQLiteDatabase(path: nil)
+        try db.execute("PRAGMA user_version = 7")
+        #expect(throws: SchemaMigrator.TooNewError.self) { try SchemaMigrator(migrations: ["CREATE TABLE a (x)"]).migrate(db) }
+    }
+
+    @Test func aFailingMigrationLeavesTheVersionUnchanged() throws {
+        let db = try SQLiteDatabase(path: nil)
+        #expect(throws: SQLiteError.self) { try SchemaMigrator(migrations: ["CREATE TABLE a (x);\nNOT SQL"]).migrate(db) }
+        #expect(try db.query("PRAGMA user_version").first?[0] == .integer(0))
+        #expect(try db.query("SELECT name FROM sqlite_master WHERE name = 'a'").isEmpty)
+    }
+}
