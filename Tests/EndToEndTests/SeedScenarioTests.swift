@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+@testable import Central
+
+/// The `iotc-mock` binary run as a user runs it: a child process on port 0 with a data folder.
+final class MockProcess {
+    let process = Process()
+    let output = Pipe()
+    private(set) var readyLine = ""
+
+    init(dataDirectory: URL, extraArguments: [String] = []) throws {
+        process.executableURL = Paths.binary
+        process.arguments = ["--port", "0", "--data-dir", dataDirectory.path, "--fixtures", Paths.fixtures.path] + extraArguments
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line: [UInt8] = []
+        let handle = output.fileHandleForReading
+        while true {
+            let byte = handle.readData(ofLength: 1)
+            guard let b = byte.first else { break }
+            if b == 10 { break }
+            line.append(b)
+        }
+        readyLine = String(decoding: line, as: UTF8.self)
+    }
+
+    /// The value of `key=` in the ready line; `token` runs to the end of the line.
+    func field(_ key: String) -> String? {
+        guard let range = readyLine.range(of: " \(key)=") else { return nil }
+        let rest = readyLine[range.upperBound...]
+        return key == "token" ? String(rest) : rest.split(separator: " ").first.map(String.init)
+    }
+
+    var port: Int? { field("url").flatMap { URL(string: $0)?.port } }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+@Suite(.serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: Paths.binary.path), "build the iotc-mock binary first (make test does)"))
+struct SeedScenarioTests {
+    static let operatorRole = "ae2c9854-393b-4f97-8c42-479d70ce626e"
+
+    @Test func seedScenarioThenRestartFindsTheStateIntact() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-e2e-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+
+        let first = try MockProcess(dataDirectory: data)
+        #expect(first.readyLine.hasPrefix("iotc-mock ready url=http://127.0.0.1:"))
+        let admin = try #require(first.field("token"))
+        let readme = try String(contentsOf: Paths.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains(admin), "the README must print the well-known admin token")
+        #expect(first.field("application") == "83f94f28-4f76-40b6-b518-13b8f67f42c5")
+        let port = try #require(first.port)
+        let client = try RawHTTPClient(port: port)
+        let v = "api-version=2022-07-31"
+
+        let roles = try client.request("GET", "/api/roles?\(v)", token: admin)
+        #expect(roles.status == 200)
+        #expect(roles.json["value"]?.arrayValue?.count == 6)
+
+        let created = try client.request("PUT", "/api/apiTokens/operator-token?\(v)", token: admin, body: #"{"roles":[{"role":"\#(Self.operatorRole)"}]}"#)
+        #expect(created.status == 200)
+        let operatorToken = try #require(created.json["token"]?.stringValue)
+
+        expectEnvelope(try client.request("GET", "/api/users?\(v)", token: operatorToken), status: 403, code: "Forbidden")
+        expectEnvelope(
+            try client.request("PUT", "/api/apiTokens/sneaky?\(v)", token: operatorToken, body: #"{"roles":[{"role":"ca310b8d-2f4a-44e0-a36e-957c202cd8d4"}]}"#),
+            status: 403, code: "Forbidden")
+        #expect(try client.request("DELETE", "/api/apiTokens/operator-token?\(v)", token: admin).status == 204)
+        expectEnvelope(try client.request("GET", "/api/roles?\(v)", token: operatorToken), status: 401, code: "Unauthenticated")
+
+        // State that must survive: a user, and a token created just before the crash.
+        #expect(try client.request("PUT", "/api/users/alice?\(v)", token: admin, body: #"{"type":"email","email":"alice@contoso.com","roles":[{"role":"\#(Self.operatorRole)"}]}"#).status == 200)
+        let kept = try client.request("PUT", "/api/apiTokens/kept?\(v)", token: admin, body: #"{"roles":[{"role":"\#(Self.operatorRole)"}]}"#)
+        #expect(kept.status == 200)
+        let keptToken = try #require(kept.json["token"]?.stringValue)
+        first.kill9()  // the writes above were acknowledged: they must be on disk
+
+        let second = try MockProcess(dataDirectory: data)
+        defer { second.terminate() }
+        #expect(second.field("token") == admin)
+        let again = try RawHTTPClient(port: try #require(second.port))
+        let users = try again.request("GET", "/api/users?\(v)", token: admin)
+        #expect(users.json["value"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["alice"])
+        let tokens = try again.request("GET", "/api/apiTokens?\(v)", token: admin)
+        #expect(tokens.json["value"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["iotc-mock-admin", "kept"])
+        #expect(try again.request("GET", "/api/apiTokens/operator-token?\(v)", token: admin).status == 404)
+        expectEnvelope(try again.request("GET", "/api/roles?\(v)", token: operatorToken), status: 401, code: "Unauthenticated")
+        #expect(try again.request("GET", "/api/roles?\(v)", token: keptToken).status == 403)
+    }
+
+    @Test func inMemoryWritesNothingToDisk() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-mem-\(UUID().uuidString)")
+        let server = try MockProcess(dataDirectory: data, extraArguments: ["--in-memory"])
+        defer { server.terminate() }
+        #expect(server.readyLine.contains(" token=SharedAccessSignature sr="))
+        #expect(!FileManager.default.fileExists(atPath: data.path))
+    }
+
+    @Test func environmentVariablesConfigureTheServer() throws {
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = Paths.binary
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["IOTC_MOCK_PORT": "0", "IOTC_MOCK_IN_MEMORY": "1", "IOTC_MOCK_FIXTURES": Paths.fixtures.path, "IOTC_MOCK_FIXTURE": "spec-examples"]) { $1 }
+        process.standardOutput = output
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        var line = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), let b = byte.first, b != 10 { line.append(b) }
+        let text = String(decoding: line, as: UTF8.self)
+        #expect(text.contains(" subdomain=appsubdomain "))
+        #expect(!text.contains("127.0.0.1:8765"))
+    }
+
+    @Test func aBadFlagValueExitsWithAMessage() throws {
+        let process = Process()
+        process.executableURL = Paths.binary
+        process.arguments = ["--port", "70000", "--in-memory"]
+        let error = Pipe()
+        process.standardError = error
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message.contains("65535"))
+    }
+}
