@@ -1,11 +1,12 @@
 # iotc-mock: `make run` starts the emulator, `make test` runs every test. Both install what a fresh Debian
 # machine lacks first.
 SWIFT ?= swift
-APT_PACKAGES := libsqlite3-dev libssl-dev pkg-config curl
+APT_PACKAGES := libsqlite3-dev libssl-dev pkg-config curl python3 python3-venv
 ARGS ?=
 BIN := .build/debug/iotc-mock
+VENV := .venv
 
-.PHONY: all deps build run test clean
+.PHONY: all deps build run test test-swift test-clients clean
 
 all: build
 
@@ -31,9 +32,21 @@ build: deps
 run: build
 	$(BIN) $(ARGS)
 
-test: deps
+test: test-swift test-clients
+
+test-swift: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# Real third-party clients (Python requests, schemathesis) against the built binary, from a pinned venv.
+test-clients: deps $(VENV)/.installed
+	$(SWIFT) build --product iotc-mock
+	$(VENV)/bin/pytest -q Tests/clients
+
+$(VENV)/.installed: Tests/clients/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/clients/requirements.txt
+	touch $@
+
 clean:
-	rm -rf .build .iotc-mock
+	rm -rf .build .iotc-mock $(VENV)
