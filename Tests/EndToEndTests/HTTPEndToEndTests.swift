@@ -130,3 +130,26 @@ import Testing
         #expect(try client.request("GET", "/api/users?\(Self.v)", token: admin).json["value"]?.arrayValue?.count == 1)
     }
 }
+
+@Suite struct QueryEdgeCaseTests {
+    /// Found by schemathesis: a NUL in a query value is data, so the answer is the version check's 404.
+    @Test func aNULInTheApiVersionIsAnInvalidVersionNotABrokenRequest() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        expectEnvelope(try client.request("GET", "/api/roles?api-version=%00", token: server.wellKnownToken()), status: 404, code: "NotFound")
+    }
+}
+
+@Suite struct ConnectionLimitTests {
+    @Test func pastTheConnectionLimitTheAnswerIs503InTheEnvelopeWithARequestID() throws {
+        let server = try startServer(maxConnections: 1)
+        defer { server.stop() }
+        let first = try RawHTTPClient(port: server.port)
+        #expect(try first.request("GET", "/api/roles?api-version=2022-07-31", token: server.wellKnownToken()).status == 200)
+        let second = try RawHTTPClient(port: server.port)
+        let response = try second.readResponse()
+        expectEnvelope(response, status: 503, code: "ServiceUnavailable")
+        #expect(response.header("Retry-After") == "1")
+    }
+}

@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The outcome of one `ByteStream.read(into:)`.
+enum ReadResult: Equatable {
+    /// This many bytes (at least one) were stored at the start of the buffer.
+    case bytes(Int)
+    /// The peer closed its sending side (or `interrupt()` was called).
+    case end
+    /// Nothing arrived within the read timeout.
+    case timedOut
+    /// Any other failure (reset by peer, ...).
+    case failed
+}
+
+/// The byte transport one HTTP connection reads and writes through. `SocketStream` is the plain-TCP one; a TLS
+/// stream can implement the same four operations later without the connection loop changing.
+///
+/// `read`, `write`, `finish` and `close` are called by the connection's own thread only; `interrupt` may be called
+/// from any thread while the stream is open (the server guarantees it never calls it after `close`).
+protocol ByteStream: AnyObject, Sendable {
+    /// Reads at most `buffer.count` bytes, blocking up to the read timeout.
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult
+    /// Writes every byte, blocking up to the write timeout for each step. Returns false when the connection broke.
+    func write(_ bytes: [UInt8]) -> Bool
+    /// Ends the sending side so the peer sees the end of the last response, then discards what the peer still sends
+    /// for at most `lingerSeconds` / `maxDrainBytes` (RFC 9112 §9.6 "lingering close"): closing a socket that still
+    /// has unread input makes the kernel send a reset, which can destroy the response before the client reads it.
+    func finish(lingerSeconds: Double, maxDrainBytes: Int)
+    /// Wakes any blocked read or write from another thread; they then report end/failure.
+    func interrupt()
+    /// Releases the connection. Called exactly once, last.
+    func close()
+}
+
+/// A `ByteStream` over a connected TCP socket.
+final class SocketStream: ByteStream {
+    let fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return .failed }
+        while true {
+            let n = recv(fd, base, buffer.count, 0)
+            if n > 0 { return .bytes(n) }
+            if n == 0 { return .end }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EWOULDBLOCK { return .timedOut }
+            return .failed
+        }
+    }
+
+    func write(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in Self.sendAll(fd: fd, raw, flags: 0) }
+    }
+
+    /// Sends everything in `raw` (`MSG_NOSIGNAL`: a closed peer gives EPIPE, not SIGPIPE).
+    static func sendAll(fd: Int32, _ raw: UnsafeRawBufferPointer, flags: Int32) -> Bool {
+        guard let base = raw.baseAddress else { return true }
+        var offset = 0
+        while offset < raw.count {
+            let n = send(fd, base + offset, raw.count - offset, flags | Int32(MSG_NOSIGNAL))
+            if n > 0 {
+                offset += n
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            return false  // timeout (EAGAIN), reset, broken pipe, or a zero-byte send
+        }
+        return true
+    }
+
+    func finish(lingerSeconds: Double, maxDrainBytes: Int) {
+        _ = shutdown(fd, Int32(SHUT_WR))
+        let linger = lingerSeconds.isFinite ? max(0, min(lingerSeconds, 60)) : 0
+        let deadline = Self.monotonicNanos() + Int(linger * 1e9)
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        var drained = 0
+        while drained < maxDrainBytes {
+            // With no time left this still takes what has already arrived (poll with a zero timeout).
+            let remaining = max(0, deadline - Self.monotonicNanos())
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, Int32(clamping: (remaining + 999_999) / 1_000_000))
+            if ready < 0 && errno == EINTR { continue }
+            if ready <= 0 { break }
+            let n = scratch.withUnsafeMutableBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return -1 }
+                return recv(fd, base, raw.count, Int32(MSG_DONTWAIT))
+            }
+            if n > 0 {
+                drained += n
+            } else if n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+                continue
+            } else {
+                break  // end of stream or error: the peer is done
+            }
+        }
+    }
+
+    private static func monotonicNanos() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int(now.tv_sec) * 1_000_000_000 + Int(now.tv_nsec)
+    }
+
+    func interrupt() {
+        _ = shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    func close() {
+        #if canImport(Glibc)
+        _ = Glibc.close(fd)
+        #else
+        _ = Darwin.close(fd)
+        #endif
+    }
+}

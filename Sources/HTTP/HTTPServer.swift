@@ -1,0 +1,472 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Why `HTTPServer.start()` failed: the host did not parse, or socket/bind/listen failed.
+public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A sentence for people, e.g. `cannot listen on 127.0.0.1:8080: address already in use`.
+    public var message: String
+    /// The `errno` of the failing call, or 0 when no system call failed.
+    public var code: Int32
+
+    /// Creates an error with a message and, when a system call failed, its `errno`.
+    public init(_ message: String, code: Int32 = 0) {
+        self.message = message
+        self.code = code
+    }
+
+    /// The message.
+    public var description: String { message }
+}
+
+/// A small threaded HTTP/1.1 server (RFC 9112) over POSIX sockets.
+///
+/// One accept thread hands each connection to a thread of its own, up to `maxConnections` at a time; a connection
+/// past that is answered `503 Service Unavailable` and closed. A connection reads requests with
+/// `HTTPRequestParser`, calls `handler` for each one, in order, and writes its response:
+/// - HTTP/1.1 connections stay open unless the request or the response says `Connection: close`; HTTP/1.0
+///   connections close unless the request says `Connection: keep-alive` (RFC 9112 §9.3).
+/// - A request the parser refuses is answered with `errorResponder(error)` and the connection is closed.
+/// - The server sets `Content-Length` (not on 1xx/204/304), `Date` (unless the handler set one) and `Connection`;
+///   a HEAD request gets the headers of the handler's response without its body.
+/// - A read that times out, or a peer that goes away, closes the connection without a response.
+///
+/// `SIGPIPE` is set to ignored by `start()` (and sends use `MSG_NOSIGNAL`), so a vanished peer cannot kill the
+/// process.
+public final class HTTPServer: Sendable {
+    /// The limits and address the server was created with.
+    public let configuration: HTTPServerConfiguration
+    private let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    private let errorResponder: @Sendable (HTTPRequestError) -> HTTPResponse
+    private let state = Mutex(State())
+
+    private enum Phase { case idle, running, stopping, stopped }
+
+    private struct Connection {
+        let stream: any ByteStream
+        /// Set by the connection's thread when it starts.
+        var thread: pthread_t?
+    }
+
+    private struct State {
+        var phase = Phase.idle
+        var listenFD: Int32 = -1
+        var wakeRead: Int32 = -1
+        var wakeWrite: Int32 = -1
+        var acceptThread: pthread_t?
+        var port = 0
+        var connections: [Int: Connection] = [:]
+        var nextConnectionID = 0
+    }
+
+    /// How long a closing connection keeps discarding input after its last response (see `ByteStream.finish`).
+    static let lingerSeconds = 1.0
+    static let maxDrainBytes = 1024 * 1024
+    private static let readChunkBytes = 32 * 1024
+
+    /// Creates a server; nothing happens until `start()`.
+    /// - Parameters:
+    ///   - configuration: address, limits and timeouts.
+    ///   - handler: answers one parsed request; called on the connection's thread, for several connections at once.
+    ///   - errorResponder: answers a request the parser refused (400, 413, 431, 501, 505); the connection is closed
+    ///     after it.
+    public init(
+        configuration: HTTPServerConfiguration,
+        handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse,
+        errorResponder: @escaping @Sendable (HTTPRequestError) -> HTTPResponse
+    ) {
+        self.configuration = configuration
+        self.handler = handler
+        self.errorResponder = errorResponder
+    }
+
+    /// The bound TCP port (the kernel's choice when `configuration.port` is 0); 0 before `start()`.
+    public var port: Int { state.withLock { $0.port } }
+
+    /// Binds `configuration.host:configuration.port` (with `SO_REUSEADDR`), listens, and starts the accept thread.
+    /// Returns once connections are being accepted. A stopped server can be started again.
+    /// - Throws: `HTTPServerError` when the host is not an IPv4/IPv6 literal or `localhost`, the port is out of
+    ///   range, the server is already running, or socket/bind/listen fail (e.g. "address already in use").
+    public func start() throws {
+        try state.withLock { (s: inout State) throws(HTTPServerError) -> Void in
+            guard s.phase == .idle || s.phase == .stopped else {
+                throw HTTPServerError("the HTTP server is already running")
+            }
+            _ = signal(SIGPIPE, SIG_IGN)
+            let (listenFD, port) = try Self.makeListener(host: configuration.host, port: configuration.port)
+            var pipeFDs: [Int32] = [-1, -1]
+            guard pipe(&pipeFDs) == 0 else {
+                let e = errno
+                _ = closeFD(listenFD)
+                throw HTTPServerError("cannot create the wake-up pipe: \(Self.errorText(e))", code: e)
+            }
+            for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            let wakeRead = pipeFDs[0]
+            let accept = spawnThread(detached: false) { [self] in acceptLoop(listenFD: listenFD, wakeFD: wakeRead) }
+            guard let thread = accept else {
+                _ = closeFD(listenFD)
+                pipeFDs.forEach { _ = closeFD($0) }
+                throw HTTPServerError("cannot start the accept thread")
+            }
+            s = State(
+                phase: .running, listenFD: listenFD, wakeRead: pipeFDs[0], wakeWrite: pipeFDs[1],
+                acceptThread: thread, port: port, connections: [:], nextConnectionID: s.nextConnectionID)
+        }
+    }
+
+    /// Stops accepting, closes the listener, ends every open connection (a handler already running finishes, but
+    /// its response is not delivered), and waits for the accept thread and the connection threads to exit.
+    /// Idempotent and callable from any thread, a handler included (the calling connection is not waited for).
+    public func stop() {
+        let me = pthread_self()
+        enum Claim { case stop(accept: pthread_t?, wake: Int32), wait, nothing }
+        let claim = state.withLock { s -> Claim in
+            switch s.phase {
+            case .running:
+                s.phase = .stopping
+                return .stop(accept: s.acceptThread, wake: s.wakeWrite)
+            case .stopping:
+                return s.connections.values.contains { $0.thread == me } ? .nothing : .wait
+            case .idle, .stopped:
+                return .nothing
+            }
+        }
+        switch claim {
+        case .nothing:
+            return
+        case .wait:
+            while state.withLock({ $0.phase == .stopping }) { usleep(1000) }
+            return
+        case .stop(let accept, let wake):
+            var byte: UInt8 = 1
+            _ = write(wake, &byte, 1)
+            if let accept { _ = pthread_join(accept, nil) }
+            state.withLock { s in
+                for fd in [s.listenFD, s.wakeRead, s.wakeWrite] where fd >= 0 { _ = closeFD(fd) }
+                s.listenFD = -1
+                s.wakeRead = -1
+                s.wakeWrite = -1
+                s.acceptThread = nil
+                for connection in s.connections.values { connection.stream.interrupt() }
+            }
+            while state.withLock({ s in s.connections.values.contains { $0.thread != me } }) { usleep(1000) }
+            state.withLock { $0.phase = .stopped }
+        }
+    }
+
+    // MARK: - Listening
+
+    private static func makeListener(host: String, port: Int) throws(HTTPServerError) -> (Int32, Int) {
+        guard (0...65535).contains(port) else { throw HTTPServerError("invalid port \(port): expected 0...65535") }
+        var name = host
+        if name.hasPrefix("[") && name.hasSuffix("]") && name.count >= 2 { name = String(name.dropFirst().dropLast()) }
+        if name.caseInsensitiveEquals("localhost") { name = "127.0.0.1" }
+        let shown = name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)"
+
+        var v4 = sockaddr_in()
+        var v6 = sockaddr_in6()
+        let family: Int32
+        if inet_pton(AF_INET, name, &v4.sin_addr) == 1 {
+            family = AF_INET
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = in_port_t(UInt16(port)).bigEndian
+        } else if inet_pton(AF_INET6, name, &v6.sin6_addr) == 1 {
+            family = AF_INET6
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = in_port_t(UInt16(port)).bigEndian
+        } else {
+            throw HTTPServerError("invalid host '\(host)': expected an IPv4 or IPv6 literal or localhost")
+        }
+
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else {
+            let e = errno
+            throw HTTPServerError("cannot create a socket for \(shown): \(errorText(e))", code: e)
+        }
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let bound: Int32
+        if family == AF_INET {
+            bound = withUnsafePointer(to: &v4) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        } else {
+            bound = withUnsafePointer(to: &v6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        }
+        guard bound == 0 else {
+            let e = errno
+            _ = closeFD(fd)
+            throw HTTPServerError("cannot listen on \(shown): \(errorText(e))", code: e)
+        }
+        guard listen(fd, SOMAXCONN) == 0 else {
+            let e = errno
+            _ = closeFD(fd)
+            throw HTTPServerError("cannot listen on \(shown): \(errorText(e))", code: e)
+        }
+        // Non-blocking so that a connection reset between poll() and accept() cannot block the accept thread.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else {
+            let e = errno
+            _ = closeFD(fd)
+            throw HTTPServerError("cannot read the bound port of \(shown): \(errorText(e))", code: e)
+        }
+        return (fd, Self.address(of: storage).port)
+    }
+
+    private static func errorText(_ code: Int32) -> String {
+        switch code {
+        case EADDRINUSE: "address already in use"
+        case EACCES: "permission denied"
+        case EADDRNOTAVAIL: "address not available on this machine"
+        default: String(cString: strerror(code))
+        }
+    }
+
+    /// The text form and port of a socket address.
+    private static func address(of storage: sockaddr_storage) -> (text: String, port: Int) {
+        var storage = storage
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                    var addr = sin.pointee.sin_addr
+                    return (text(AF_INET, &addr), Int(UInt16(bigEndian: sin.pointee.sin_port)))
+                }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    var addr = sin6.pointee.sin6_addr
+                    return (text(AF_INET6, &addr), Int(UInt16(bigEndian: sin6.pointee.sin6_port)))
+                }
+            }
+        default:
+            return ("", 0)
+        }
+    }
+
+    /// `inet_ntop` as a String ("" on failure).
+    private static func text(_ family: Int32, _ address: UnsafeRawPointer) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        guard inet_ntop(family, address, &buffer, socklen_t(buffer.count)) != nil else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    // MARK: - Accepting
+
+    private func acceptLoop(listenFD: Int32, wakeFD: Int32) {
+        while true {
+            var fds = [
+                pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&fds, 2, -1)
+            if ready < 0 {
+                if errno != EINTR { usleep(10_000) }
+                continue
+            }
+            if fds[1].revents != 0 { return }
+            if fds[0].revents & Int16(POLLNVAL) != 0 { return }
+            if fds[0].revents & Int16(POLLIN) == 0 {
+                usleep(1000)
+                continue
+            }
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    accept(listenFD, $0, &length)
+                }
+            }
+            if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            if fd < 0 {
+                let e = errno
+                if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM { usleep(10_000) }
+                continue
+            }
+            admit(fd: fd, remote: Self.address(of: storage).text)
+        }
+    }
+
+    private func admit(fd: Int32, remote: String) {
+        setTimeout(fd, SO_RCVTIMEO, configuration.readTimeout)
+        setTimeout(fd, SO_SNDTIMEO, configuration.writeTimeout)
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let stream = SocketStream(fd: fd)
+
+        enum Decision { case serve(Int), reject, drop }
+        let limit = max(1, configuration.maxConnections)
+        let decision = state.withLock { s -> Decision in
+            guard s.phase == .running else { return .drop }
+            guard s.connections.count < limit else { return .reject }
+            let id = s.nextConnectionID
+            s.nextConnectionID &+= 1
+            s.connections[id] = Connection(stream: stream, thread: nil)
+            return .serve(id)
+        }
+        switch decision {
+        case .drop:
+            stream.close()
+        case .reject:
+            reject(stream)
+        case .serve(let id):
+            let started = spawnThread(detached: true) { [self] in serve(id: id, stream: stream, remote: remote) }
+            if started == nil {
+                state.withLock { _ = $0.connections.removeValue(forKey: id) }
+                reject(stream)
+            }
+        }
+    }
+
+    /// Answers 503 without blocking the accept thread, and closes.
+    private func reject(_ stream: SocketStream) {
+        var response = errorResponder(.tooManyConnections)
+        response.headers.set("Retry-After", "1")
+        let bytes = HTTPResponseEncoding.encode(response, headOnly: false, connection: "close")
+        _ = bytes.withUnsafeBytes { SocketStream.sendAll(fd: stream.fd, $0, flags: Int32(MSG_DONTWAIT)) }
+        stream.finish(lingerSeconds: 0, maxDrainBytes: 64 * 1024)
+        stream.close()
+    }
+
+    private func setTimeout(_ fd: Int32, _ option: Int32, _ seconds: Double) {
+        guard seconds.isFinite, seconds > 0 else { return }
+        let clamped = min(seconds, 1_000_000)
+        let whole = clamped.rounded(.down)
+        var tv = timeval(tv_sec: Int(whole), tv_usec: Int((clamped - whole) * 1_000_000))
+        if tv.tv_sec == 0 && tv.tv_usec == 0 { tv.tv_usec = 1 }
+        _ = setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    // MARK: - Serving one connection
+
+    private enum Ending {
+        /// The peer is gone or timed out: just close.
+        case abort
+        /// We decided to close after a response: lingering close.
+        case graceful
+    }
+
+    private func serve(id: Int, stream: any ByteStream, remote: String) {
+        let me = pthread_self()
+        state.withLock { $0.connections[id]?.thread = me }
+        let ending = runConnection(stream, remote: remote)
+        if ending == .graceful {
+            stream.finish(
+                lingerSeconds: min(Self.lingerSeconds, max(0, configuration.readTimeout)),
+                maxDrainBytes: Self.maxDrainBytes)
+        }
+        // Unregister before closing, so stop() can never interrupt a descriptor number that was reused.
+        state.withLock { _ = $0.connections.removeValue(forKey: id) }
+        stream.close()
+    }
+
+    private func runConnection(_ stream: any ByteStream, remote: String) -> Ending {
+        var parser = HTTPRequestParser(
+            maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
+        var chunk = [UInt8](repeating: 0, count: Self.readChunkBytes)
+        while true {
+            // Answer every complete request already buffered, in order (pipelining, RFC 9112 §9.3.2).
+            while true {
+                let next: HTTPRequest?
+                do {
+                    next = try parser.nextRequest()
+                } catch {
+                    let response = errorResponder(error)
+                    let bytes = HTTPResponseEncoding.encode(response, headOnly: false, connection: "close")
+                    return stream.write(bytes) ? .graceful : .abort
+                }
+                guard var request = next else { break }
+                request.remoteAddress = remote
+                let response = handler(request)
+                let keepAlive = Self.keepsAlive(request: request, response: response)
+                let connection: String? = keepAlive ? (request.version == .http1_0 ? "keep-alive" : nil) : "close"
+                let bytes = HTTPResponseEncoding.encode(
+                    response, headOnly: request.method == "HEAD", connection: connection)
+                guard stream.write(bytes) else { return .abort }
+                if !keepAlive { return .graceful }
+            }
+            if parser.takeContinueRequest() {
+                guard stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return .abort }
+            }
+            let result = chunk.withUnsafeMutableBytes { stream.read(into: $0) }
+            guard case .bytes(let count) = result else { return .abort }
+            parser.append(chunk[0..<min(count, chunk.count)])
+        }
+    }
+
+    /// Whether the connection stays open after answering `request` with `response` (RFC 9112 §9.3).
+    static func keepsAlive(request: HTTPRequest, response: HTTPResponse) -> Bool {
+        let asked = connectionOptions(request.headers)
+        if connectionOptions(response.headers).contains("close") || asked.contains("close") { return false }
+        return request.version == .http1_1 || asked.contains("keep-alive")
+    }
+
+    /// The lower-cased tokens of every `Connection` field (RFC 9110 §7.6.1).
+    static func connectionOptions(_ headers: HTTPHeaders) -> Set<String> {
+        var options = Set<String>()
+        for value in headers.values("Connection") {
+            for token in value.split(separator: ",") {
+                let trimmed = token.trimmingOWS()
+                if !trimmed.isEmpty { options.insert(trimmed.lowercased()) }
+            }
+        }
+        return options
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingOWS() -> Substring {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return s
+    }
+}
+
+private func closeFD(_ fd: Int32) -> Int32 {
+    #if canImport(Glibc)
+    Glibc.close(fd)
+    #else
+    Darwin.close(fd)
+    #endif
+}
+
+/// Holds a thread's body while the C start routine runs.
+private final class ThreadBody: Sendable {
+    let run: @Sendable () -> Void
+    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}
+
+/// Starts a POSIX thread running `body`; nil when the system refuses (e.g. too many threads).
+private func spawnThread(detached: Bool, _ body: @escaping @Sendable () -> Void) -> pthread_t? {
+    let box = Unmanaged.passRetained(ThreadBody(body))
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    if detached { pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED)) }
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, &attributes, { raw in
+        if let raw { Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().run() }
+        return nil
+    }, box.toOpaque())
+    guard rc == 0 else {
+        box.release()
+        return nil
+    }
+    return thread
+}

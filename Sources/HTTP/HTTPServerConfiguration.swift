@@ -1,0 +1,19 @@
+/// Limits and addresses for an `HTTPServer`. Times are in seconds, sizes in bytes.
+public struct HTTPServerConfiguration: Sendable {
+    /// Address to bind: an IPv4 or IPv6 literal (`127.0.0.1`, `::1`, `0.0.0.0`) or `localhost`.
+    public var host: String = "127.0.0.1"
+    /// Port to bind; 0 lets the kernel pick a free one (read it back from `HTTPServer.port`).
+    public var port: Int = 0
+    /// Connections served at once, each on its own thread. One more is answered 503 and closed.
+    public var maxConnections: Int = 128
+    /// Request line plus header section, in bytes; larger is answered 431.
+    public var maxHeaderBytes: Int = 16 * 1024
+    /// Request body, in bytes; a larger `Content-Length` is answered 413 before the body is read.
+    public var maxBodyBytes: Int = 1024 * 1024
+    /// A read that waits longer than this closes the connection (an idle keep-alive connection included).
+    public var readTimeout: Double = 30
+    /// A write that cannot make progress for this long closes the connection.
+    public var writeTimeout: Double = 30
+
+    public init() {}
+}
