@@ -2,6 +2,7 @@ import Central
 import Foundation
 import HTTP
 import Storage
+import Synchronization
 
 /// A running iotc-mock: the store, the IoT Central service and the HTTP listener, composed.
 ///
@@ -16,6 +17,12 @@ public final class MockServer: Sendable {
     /// The application requests are served for.
     public let application: Application
     private let server: HTTPServer
+    /// The port actually bound, for answers to requests that carry no `Host` (HTTP/1.0).
+    private let boundPort: BoundPort
+
+    private final class BoundPort: Sendable {
+        let value = Atomic<Int>(0)
+    }
 
     /// Why the server could not start.
     public struct StartError: Error, Sendable, CustomStringConvertible {
@@ -64,9 +71,13 @@ public final class MockServer: Sendable {
         http.maxConnections = configuration.maxConnections
         http.readTimeout = configuration.readTimeout
         let application = self.application
+        let boundPort = BoundPort()
+        self.boundPort = boundPort
         server = HTTPServer(
             configuration: http,
-            handler: { request in Self.respond(to: request, service: service, application: application, port: configuration.port) },
+            handler: { request in
+                Self.respond(to: request, service: service, application: application, authority: Self.authority(host: configuration.host, port: boundPort.value.load(ordering: .relaxed)))
+            },
             errorResponder: { error in
                 HTTPResponse(service.errorResponse(CentralError(status: error.status, code: Self.code(for: error.status), message: error.reason)))
             })
@@ -76,6 +87,7 @@ public final class MockServer: Sendable {
     /// - Throws: `StartError` when the address cannot be bound.
     public func start() throws {
         do { try server.start() } catch { throw StartError(description: "\(error)") }
+        boundPort.value.store(server.port, ordering: .relaxed)
     }
 
     /// Stops listening and closes every connection.
@@ -85,9 +97,11 @@ public final class MockServer: Sendable {
     public var port: Int { server.port }
 
     /// `http://host:port`, with IPv6 hosts in brackets.
-    public var baseURL: String {
-        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
-        return "http://\(host):\(port)"
+    public var baseURL: String { "http://" + Self.authority(host: configuration.host, port: port) }
+
+    /// `host:port`, with an IPv6 literal in brackets (RFC 3986 §3.2.2).
+    static func authority(host: String, port: Int) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// The full string of the fixture's first API token, if that token still exists and has not expired
@@ -117,13 +131,13 @@ public final class MockServer: Sendable {
         }
     }
 
-    /// Adapts an HTTP request to Central and back.
-    static func respond(to request: HTTPRequest, service: CentralService, application: Application, port: Int) -> HTTPResponse {
+    /// Adapts an HTTP request to Central and back. `authority` stands in for a missing `Host` header.
+    static func respond(to request: HTTPRequest, service: CentralService, application: Application, authority: String) -> HTTPResponse {
         let segments = request.pathSegments
         guard segments.first == "api" else {
             return HTTPResponse(service.errorResponse(.noSuchPath(request.path)))
         }
-        let host = request.headers["Host"] ?? "127.0.0.1:\(port)"
+        let host = request.headers["Host"] ?? authority
         let central = CentralRequest(
             method: request.method, pathSegments: Array(segments.dropFirst()), query: request.query,
             authorization: request.headers.values("Authorization"), contentType: request.headers["Content-Type"],

@@ -153,3 +153,19 @@ import Testing
         #expect(response.header("Retry-After") == "1")
     }
 }
+
+@Suite struct HTTP10Tests {
+    /// HTTP/1.0 needs no Host; the nextLink then names the address the server is bound to.
+    @Test func anHTTP10RequestWithoutHostGetsANextLinkWithTheBoundPort() throws {
+        let server = try startServer(pageSize: 1)
+        defer { server.stop() }
+        let admin = try #require(server.wellKnownToken())
+        let client = try RawHTTPClient(port: server.port)
+        #expect(try client.request("PUT", "/api/apiTokens/two?api-version=2022-07-31", token: admin, body: #"{"roles":[{"role":"ae2c9854-393b-4f97-8c42-479d70ce626e"}]}"#).status == 200)
+        let old = try RawHTTPClient(port: server.port)
+        old.send("GET /api/apiTokens?api-version=2022-07-31 HTTP/1.0\r\nAuthorization: \(admin)\r\n\r\n")
+        let response = try old.readResponse()
+        #expect(response.status == 200)
+        #expect(response.json["nextLink"]?.stringValue?.hasPrefix("http://127.0.0.1:\(server.port)/api/apiTokens?") == true)
+    }
+}
