@@ -50,6 +50,8 @@ struct IotcMock: ParsableCommand {
         configuration.fixturesDirectory = fixtures ?? environment["IOTC_MOCK_FIXTURES"]
         configuration.fixture = fixture ?? environment["IOTC_MOCK_FIXTURE"] ?? configuration.fixture
 
+        // Catch the signals before the ready line: a script may send SIGTERM the moment it has read it.
+        let (termination, signalSources) = Self.terminationSignal()
         let server: MockServer
         do {
             server = try MockServer(configuration: configuration)
@@ -59,7 +61,8 @@ struct IotcMock: ParsableCommand {
             throw ExitCode(1)
         }
         FileHandle.standardOutput.write(Data((server.readyLine() + "\n").utf8))
-        Self.waitForTermination()
+        termination.wait()
+        signalSources.forEach { $0.cancel() }
         server.stop()
     }
 
@@ -68,18 +71,17 @@ struct IotcMock: ParsableCommand {
         return ["1", "true", "yes", "on"].contains(value)
     }
 
-    /// Blocks until SIGINT or SIGTERM arrives.
-    static func waitForTermination() {
+    /// Starts catching SIGINT and SIGTERM; the semaphore is signalled when one arrives. Keep the sources alive
+    /// until then.
+    static func terminationSignal() -> (DispatchSemaphore, [any DispatchSourceSignal]) {
         let done = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
+        let sources = [SIGINT, SIGTERM].map { signalNumber -> any DispatchSourceSignal in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler { done.signal() }
             source.resume()
-            sources.append(source)
+            return source
         }
-        done.wait()
-        sources.forEach { $0.cancel() }
+        return (done, sources)
     }
 }

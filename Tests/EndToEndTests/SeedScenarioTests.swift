@@ -40,10 +40,19 @@ final class MockProcess {
         process.waitUntilExit()
     }
 
-    func terminate() {
-        process.terminate()
+    func terminate() { terminateWithin10Seconds(process) }
+}
+
+/// SIGTERM, then SIGKILL if the process has not exited within 10 s (a test must never hang).
+func terminateWithin10Seconds(_ process: Process) {
+    process.terminate()
+    let deadline = Date().addingTimeInterval(10)
+    while process.isRunning && Date() < deadline { usleep(10_000) }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
+    #expect(process.terminationReason == .exit, "iotc-mock did not exit on SIGTERM")
 }
 
 @Suite(.serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: Paths.binary.path), "build the iotc-mock binary first (make test does)"))
@@ -115,7 +124,7 @@ struct SeedScenarioTests {
             ["IOTC_MOCK_PORT": "0", "IOTC_MOCK_IN_MEMORY": "1", "IOTC_MOCK_FIXTURES": Paths.fixtures.path, "IOTC_MOCK_FIXTURE": "spec-examples"]) { $1 }
         process.standardOutput = output
         try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
+        defer { terminateWithin10Seconds(process) }
         var line = Data()
         while let byte = try output.fileHandleForReading.read(upToCount: 1), let b = byte.first, b != 10 { line.append(b) }
         let text = String(decoding: line, as: UTF8.self)
