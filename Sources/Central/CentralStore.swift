@@ -3,7 +3,7 @@ import Storage
 
 /// The IoT Central state in SQLite: applications, roles, organizations, API tokens and users.
 ///
-/// Every write is one transaction; a handler validates first and writes once, so a refused request changes
+/// Every write is one transaction (or one statement, which SQLite runs atomically); a handler validates first and writes once, so a refused request changes
 /// nothing. Role assignments are stored as JSON text in a `roles` column (they are always read whole).
 public final class CentralStore: Sendable {
     public let database: SQLiteDatabase
@@ -161,10 +161,7 @@ public final class CentralStore: Sendable {
 
     /// Deletes a token; returns whether it existed.
     public func deleteAPIToken(appID: String, id: String) throws -> Bool {
-        try database.transaction { tx in
-            try tx.query("DELETE FROM api_tokens WHERE app_id = ? AND id = ?", [.text(appID), .text(id)])
-            return tx.changes > 0
-        }
+        try !database.query("DELETE FROM api_tokens WHERE app_id = ? AND id = ? RETURNING id", [.text(appID), .text(id)]).isEmpty
     }
 
     private static func insert(_ token: APIToken, appID: String, in tx: SQLiteDatabase.Transaction) throws {
@@ -224,10 +221,7 @@ public final class CentralStore: Sendable {
 
     /// Deletes a user; returns whether it existed.
     public func deleteUser(appID: String, id: String) throws -> Bool {
-        try database.transaction { tx in
-            try tx.query("DELETE FROM users WHERE app_id = ? AND id = ?", [.text(appID), .text(id)])
-            return tx.changes > 0
-        }
+        try !database.query("DELETE FROM users WHERE app_id = ? AND id = ? RETURNING id", [.text(appID), .text(id)]).isEmpty
     }
 
     private static func insert(_ user: User, appID: String, in tx: SQLiteDatabase.Transaction) throws {

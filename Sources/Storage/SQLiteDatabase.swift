@@ -102,9 +102,6 @@ public final class SQLiteDatabase: @unchecked Sendable {
         public func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws -> [SQLiteRow] {
             try database.run(sql, parameters)
         }
-
-        /// Rows changed by the last INSERT, UPDATE or DELETE.
-        public var changes: Int { Int(sqlite3_changes(database.handle)) }
     }
 
     // MARK: - Internals (call with `lock` held)
