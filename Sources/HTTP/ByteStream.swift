@@ -22,8 +22,8 @@ enum ReadResult: Equatable {
 /// `read`, `write`, `finish` and `close` are called by the connection's own thread only; `interrupt` may be called
 /// from any thread while the stream is open (the server guarantees it never calls it after `close`).
 protocol ByteStream: AnyObject, Sendable {
-    /// Reads at most `buffer.count` bytes, blocking up to the read timeout.
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult
+    /// Reads at most `buffer.count` bytes, waiting at most `timeout` seconds for the first byte.
+    func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Double) -> ReadResult
     /// Writes every byte, blocking up to the write timeout for each step. Returns false when the connection broke.
     func write(_ bytes: [UInt8]) -> Bool
     /// Ends the sending side so the peer sees the end of the last response, then discards what the peer still sends
@@ -42,8 +42,16 @@ final class SocketStream: ByteStream {
 
     init(fd: Int32) { self.fd = fd }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
+    func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Double) -> ReadResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .failed }
+        let milliseconds = Int32(clamping: Int((timeout.isFinite ? max(0, min(timeout, 1e6)) : 0) * 1000 + 0.999))
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let ready = poll(&pfd, 1, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            if ready == 0 { return .timedOut }
+            break  // readable, hung up or failed: recv tells which
+        }
         while true {
             let n = recv(fd, base, buffer.count, 0)
             if n > 0 { return .bytes(n) }
@@ -102,7 +110,8 @@ final class SocketStream: ByteStream {
         }
     }
 
-    private static func monotonicNanos() -> Int {
+    /// Nanoseconds of CLOCK_MONOTONIC, for deadlines.
+    static func monotonicNanos() -> Int {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return Int(now.tv_sec) * 1_000_000_000 + Int(now.tv_nsec)

@@ -113,6 +113,8 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
     case notImplemented(String)
     /// Every connection slot is taken (`maxConnections`): 503, sent without reading the request.
     case tooManyConnections
+    /// The request head did not arrive within `headerTimeout`: 408.
+    case requestTimeout
 
     /// The status code that answers this error.
     public var status: Int {
@@ -123,6 +125,7 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
         case .versionNotSupported: 505
         case .notImplemented: 501
         case .tooManyConnections: 503
+        case .requestTimeout: 408
         }
     }
 
@@ -135,6 +138,7 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
         case .versionNotSupported: "Only HTTP/1.0 and HTTP/1.1 are supported."
         case .notImplemented(let what): "\(what) is not supported."
         case .tooManyConnections: "The server is handling too many connections; retry shortly."
+        case .requestTimeout: "The request line and headers did not arrive in time."
         }
     }
 }

@@ -70,6 +70,9 @@ public struct HTTPRequestParser: Sendable {
     /// Bytes received but not yet handed out as part of a request.
     public var bufferedByteCount: Int { buffer.count - start }
 
+    /// True while part of a request head has arrived but not all of it (the server's header deadline runs).
+    public var isReadingHead: Bool { pending == nil && failure == nil && bufferedByteCount > 0 }
+
     /// Adds received bytes. Cheap: bytes are copied once; parsing happens in `nextRequest()`.
     public mutating func append(_ bytes: some Collection<UInt8>) {
         guard failure == nil else { return }

@@ -379,6 +379,7 @@ public final class HTTPServer: Sendable {
         var parser = HTTPRequestParser(
             maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
         var chunk = [UInt8](repeating: 0, count: Self.readChunkBytes)
+        var headStartedAt: Int?  // CLOCK_MONOTONIC ns when the current partial head began to arrive
         while true {
             // Answer every complete request already buffered, in order (pipelining, RFC 9112 §9.3.2).
             while true {
@@ -403,9 +404,31 @@ public final class HTTPServer: Sendable {
             if parser.takeContinueRequest() {
                 guard stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return .abort }
             }
-            let result = chunk.withUnsafeMutableBytes { stream.read(into: $0) }
-            guard case .bytes(let count) = result else { return .abort }
-            parser.append(chunk[0..<min(count, chunk.count)])
+            // A head that trickles in must still arrive whole within headerTimeout (RFC 9112 §9.5 lets a server
+            // close a connection it has waited on long enough); an idle connection waits up to readTimeout.
+            var timeout = configuration.readTimeout
+            if parser.isReadingHead {
+                let now = SocketStream.monotonicNanos()
+                let started = headStartedAt ?? now
+                headStartedAt = started
+                let remaining = configuration.headerTimeout - Double(now - started) / 1e9
+                guard remaining > 0 else {
+                    let bytes = HTTPResponseEncoding.encode(errorResponder(.requestTimeout), headOnly: false, connection: "close")
+                    return stream.write(bytes) ? .graceful : .abort
+                }
+                timeout = min(timeout, remaining)
+            } else {
+                headStartedAt = nil
+            }
+            let result = chunk.withUnsafeMutableBytes { stream.read(into: $0, timeout: timeout) }
+            switch result {
+            case .bytes(let count):
+                parser.append(chunk[0..<min(count, chunk.count)])
+            case .timedOut where headStartedAt != nil:
+                continue  // the deadline check above answers 408
+            default:
+                return .abort
+            }
         }
     }
 

@@ -12,6 +12,9 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxBodyBytes: Int = 1024 * 1024
     /// A read that waits longer than this closes the connection (an idle keep-alive connection included).
     public var readTimeout: Double = 30
+    /// The whole request head (request line and headers) must arrive within this many seconds of its first byte,
+    /// however slowly it trickles in; otherwise the answer is 408 and the connection closes (slowloris defence).
+    public var headerTimeout: Double = 10
     /// A write that cannot make progress for this long closes the connection.
     public var writeTimeout: Double = 30
 

@@ -122,6 +122,7 @@ public final class MockServer: Sendable {
 
     static func code(for status: Int) -> String {
         switch status {
+        case 408: "RequestTimeout"
         case 413: "PayloadTooLarge"
         case 431: "RequestHeaderFieldsTooLarge"
         case 501: "NotImplemented"

@@ -237,6 +237,34 @@ private func errorReply(_ status: Int, _ reason: String) -> String {
         #expect(try client.isClosedByServer())  // silently: no 408
     }
 
+    /// Slowloris: a head sent one piece at a time, each well within the read timeout, is cut off with 408 once
+    /// the header deadline passes.
+    @Test func aHeadThatTricklesInPastTheHeaderTimeoutGets408() throws {
+        let server = try startServer { $0.readTimeout = 2; $0.headerTimeout = 0.5 }
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET /slow HTTP/1.1\r\n")
+        var sent = 0
+        while sent < 20 {  // 20 × 0.1 s = 2 s of trickling, far past the 0.5 s deadline
+            usleep(100_000)
+            guard (try? client.send("X-\(sent): y\r\n")) != nil else { break }
+            sent += 1
+        }
+        // (The server keeps discarding input for a moment after answering: lingering close.)
+        #expect(try client.readToEnd() == errorReply(408, "Request Timeout"))
+    }
+
+    @Test func aSlowButTimelyHeadIsServed() throws {
+        let server = try startServer { $0.headerTimeout = 2 }
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        for piece in ["GET /a HT", "TP/1.1\r\nHo", "st: x\r\n", "\r\n"] {
+            try client.send(piece)
+            usleep(50_000)
+        }
+        #expect(try client.readResponse() == echo("GET", "/a"))
+    }
+
     @Test func stopClosesOpenConnectionsAndTheListener() throws {
         let server = try startServer()
         let port = server.port
