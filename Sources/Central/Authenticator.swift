@@ -19,7 +19,7 @@ public struct Authenticator: Sendable {
         do {
             token = try store.apiToken(appID: application.id, id: sas.keyName)
         } catch {
-            throw .internalError("The token store could not be read: \(error)")
+            throw CentralService.storeFailure(error)
         }
         guard let token, sas.isValid(for: application, token: token), token.expiryMilliseconds > now else {
             throw .unauthenticated

@@ -33,12 +33,12 @@ public struct CentralError: Error, Sendable, Equatable {
 
     /// 404 for an item that does not exist (REFERENCE.md §3; wording assumed).
     public static func notFound(_ what: String, id: String) -> CentralError {
-        CentralError(status: 404, code: "NotFound", message: "The \(what) '\(id)' was not found.")
+        CentralError(status: 404, code: "NotFound", message: "The \(what) '\(id.clipped)' was not found.")
     }
 
     /// 404 for a path that matches no operation (assumed).
     public static func noSuchPath(_ path: String) -> CentralError {
-        CentralError(status: 404, code: "NotFound", message: "No operation matches the path '\(path)'.")
+        CentralError(status: 404, code: "NotFound", message: "No operation matches the path '\(path.clipped)'.")
     }
 
     /// 404 for a missing or unknown `api-version` (REFERENCE.md §1: message seen for an invalid value).
@@ -48,14 +48,14 @@ public struct CentralError: Error, Sendable, Equatable {
                 status: 404, code: "NotFound",
                 message: "The api-version query parameter is required, e.g. ?api-version=2022-07-31.")
         }
-        return CentralError(status: 404, code: "NotFound", message: "\"\(value)\" is not a valid API version.")
+        return CentralError(status: 404, code: "NotFound", message: "\"\(value.clipped)\" is not a valid API version.")
     }
 
     /// 405 with an `Allow` header for a known path and another method (assumed).
     public static func methodNotAllowed(_ method: String, allowed: [String]) -> CentralError {
         CentralError(
             status: 405, code: "MethodNotAllowed",
-            message: "The method \(method) is not allowed on this path; allowed: \(allowed.joined(separator: ", ")).",
+            message: "The method \(method.clipped) is not allowed on this path; allowed: \(allowed.joined(separator: ", ")).",
             headers: [("Allow", allowed.joined(separator: ", "))])
     }
 
@@ -73,7 +73,7 @@ public struct CentralError: Error, Sendable, Equatable {
     public static func unsupportedMediaType(_ contentType: String, accepted: [String]) -> CentralError {
         CentralError(
             status: 415, code: "UnsupportedMediaType",
-            message: "The content type '\(contentType)' is not supported here; use \(accepted.joined(separator: " or ")).")
+            message: "The content type '\(contentType.clipped)' is not supported here; use \(accepted.joined(separator: " or ")).")
     }
 
     /// 500 for a failure of the mock itself (storage), never for client input.

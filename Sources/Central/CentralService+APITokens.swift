@@ -24,7 +24,7 @@ extension CentralService {
     func createAPIToken(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("tokenId")
         guard Validation.isResourceID(id) else {
-            throw CentralError.invalidBody("The API token id '\(id)' is not valid: use 1 to 48 letters, digits, '-' or '_'.")
+            throw CentralError.invalidBody("The API token id '\(id.clipped)' is not valid: use 1 to 48 letters, digits, '-' or '_'.")
         }
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
@@ -32,16 +32,16 @@ extension CentralService {
         var expiry = context.now + Self.defaultTokenLifetimeMilliseconds
         if let text = try context.optionalString("expiry", in: body) {
             guard let parsed = Timestamp.parseISO8601(text) else {
-                throw CentralError.invalidBody("The field 'expiry' must be an RFC 3339 date-time such as 2030-01-31T00:00:00.000Z, not '\(text)'.")
+                throw CentralError.invalidBody("The field 'expiry' must be an RFC 3339 date-time such as 2030-01-31T00:00:00.000Z, not '\(text.clipped)'.")
             }
             guard parsed > context.now else {
-                throw CentralError.invalidBody("The field 'expiry' (\(text)) lies in the past; a token must expire in the future.")
+                throw CentralError.invalidBody("The field 'expiry' (\(text.clipped)) lies in the past; a token must expire in the future.")
             }
             expiry = parsed
         }
         let token = APIToken(id: id, roles: roles, expiryMilliseconds: expiry, nonce: try Crypto.randomBytes(16))
         guard try store.insert(token, appID: context.application.id) else {
-            throw CentralError.invalidBody("An API token with id '\(id)' exists already; delete it first or choose another id.")
+            throw CentralError.invalidBody("An API token with id '\(id.clipped)' exists already; delete it first or choose another id.")
         }
         let tokenString = SharedAccessSignature.sign(applicationID: context.application.id, token: token, key: context.application.signingKey)
         guard case .object(var members) = token.json else { return Reply(status: 200, body: token.json) }

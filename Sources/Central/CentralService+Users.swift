@@ -18,36 +18,38 @@ extension CentralService {
     func createUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
         guard Validation.isResourceID(id) else {
-            throw CentralError.invalidBody("The user id '\(id)' is not valid: use 1 to 48 letters, digits, '-' or '_'.")
+            throw CentralError.invalidBody("The user id '\(id.clipped)' is not valid: use 1 to 48 letters, digits, '-' or '_'.")
         }
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
         let typeText = try context.requiredString("type", in: body, for: "a user")
         guard let type = User.Kind(rawValue: typeText), type != .adGroup || context.version.hasADGroupUsers else {
             let known = User.Kind.allCases.filter { $0 != .adGroup || context.version.hasADGroupUsers }.map(\.rawValue)
-            throw CentralError.invalidBody("The user type '\(typeText)' is not known; use one of: \(known.joined(separator: ", ")).")
+            throw CentralError.invalidBody("The user type '\(typeText.clipped)' is not known; use one of: \(known.joined(separator: ", ")).")
         }
         let roles = try context.roleAssignments(in: body, store: store)
         let user: User
         switch type {
         case .email:
             let email = try context.requiredString("email", in: body, for: "an email user")
-            guard Validation.isEmail(email) else { throw CentralError.invalidBody("The field 'email' is not a valid email address: '\(email)'.") }
+            guard Validation.isEmail(email) else { throw CentralError.invalidBody("The field 'email' is not a valid email address: '\(email.clipped)'.") }
             user = User(id: id, type: type, email: email, roles: roles)
         case .servicePrincipal, .adGroup:
             let what = type == .adGroup ? "an adGroup user" : "a servicePrincipal user"
             let tenantId = try context.requiredString("tenantId", in: body, for: what)
             let objectId = try context.requiredString("objectId", in: body, for: what)
             for (name, value) in [("tenantId", tenantId), ("objectId", objectId)] where !Validation.isGUID(value) {
-                throw CentralError.invalidBody("The field '\(name)' must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47, not '\(value)'.")
+                throw CentralError.invalidBody("The field '\(name)' must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47, not '\(value.clipped)'.")
             }
             user = User(id: id, type: type, tenantId: tenantId.lowercased(), objectId: objectId.lowercased(), roles: roles)
         }
+        var saved = user
         if let existing = try store.user(appID: context.application.id, id: id) {
             try Self.checkIdentityUnchanged(existing, type: user.type.rawValue, email: user.email, tenantId: user.tenantId, objectId: user.objectId)
+            saved = existing.with(roles: roles)  // the stored identity stays as it was written first
         }
-        try save(user, context: context)
-        return Reply(status: 200, body: user.json)
+        try save(saved, context: context)
+        return Reply(status: 200, body: saved.json)
     }
 
     /// Users_Update: JSON or merge-patch body; only `roles` can change (REFERENCE.md §4). `type`, `email`,
@@ -79,14 +81,14 @@ extension CentralService {
         do {
             try store.save(user, appID: context.application.id)
         } catch CentralStore.UserConflict.emailInUse(let other) {
-            throw CentralError.invalidBody("The email '\(user.email ?? "")' already belongs to the user '\(other)' of this application.")
+            throw CentralError.invalidBody("The email '\((user.email ?? "").clipped)' already belongs to the user '\(other.clipped)' of this application.")
         } catch CentralStore.UserConflict.identityInUse(let other) {
-            throw CentralError.invalidBody("The tenantId and objectId already belong to the user '\(other)' of this application.")
+            throw CentralError.invalidBody("The tenantId and objectId already belong to the user '\(other.clipped)' of this application.")
         }
     }
 
     /// Refuses (422) a body that would change the type or identity of an existing user. Values are compared as the
-    /// service would: type exactly, email and GUIDs case-insensitively. A nil value means "not given".
+    /// service would: type exactly, email and GUIDs case-insensitively (`CentralStore.emailKey`). A nil value means "not given".
     private static func checkIdentityUnchanged(_ user: User, type: String?, email: String?, tenantId: String?, objectId: String?) throws(CentralError) {
         let fields: [(String, String?, String?, Bool)] = [
             ("type", type, user.type.rawValue, false),
@@ -96,7 +98,7 @@ extension CentralService {
         ]
         for (name, given, current, ignoringCase) in fields {
             guard let given else { continue }
-            let same = ignoringCase ? given.lowercased() == current?.lowercased() : given == current
+            let same = ignoringCase ? CentralStore.emailKey(given) == current.map(CentralStore.emailKey) : given == current
             guard same else {
                 throw .invalidBody("The field '\(name)' of the user '\(user.id)' cannot be changed; only 'roles' can. Delete the user and add it again instead.")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 
 /// IoT Central's REST API for one request at a time: routing through the `OperationCatalog`, api-version,
 /// authentication, authorization, the handler, and one rendering of every error as the envelope of
@@ -95,7 +96,7 @@ public final class CentralService: Sendable {
 
         let roles: [Role]
         do { roles = try store.roles(appID: application.id) } catch {
-            throw .internalError("The role store could not be read: \(error)")
+            throw Self.storeFailure(error)
         }
         let principal = try authenticator.authenticate(request.authorization, application: application, roles: roles, now: now)
         guard principal.applicationPermissions.contains(operation.permission) else {
@@ -110,8 +111,16 @@ public final class CentralService: Sendable {
         } catch let error as CentralError {
             throw error
         } catch {
-            throw .internalError("The store failed: \(error)")
+            throw Self.storeFailure(error)
         }
+    }
+
+    /// A 500 for a failure of the store (disk full, I/O error): the client gets SQLite's reason without any SQL;
+    /// the full error goes to standard error for the operator.
+    static func storeFailure(_ error: any Error) -> CentralError {
+        FileHandle.standardError.write(Data("iotc-mock: store failure: \(error)\n".utf8))
+        let reason = (error as? SQLiteError)?.message ?? "an unexpected error"
+        return .internalError("The mock's store could not complete the request (\(reason)); nothing was changed.")
     }
 
     /// The api-version of a request: exactly one known value (a value repeated identically counts once, as
@@ -146,9 +155,12 @@ public final class CentralService: Sendable {
     /// - Throws: 400 for a `$skiptoken` that is not one the mock issued, or a `maxpagesize` outside 1...100.
     func pageRequest(_ context: RequestContext, allowsMaxPageSize: Bool) throws(CentralError) -> (after: Int64, limit: Int) {
         var after: Int64 = 0
+        for name in ["$skiptoken", "maxpagesize"] where Set(context.request.queryValues(name)).count > 1 {
+            throw .badRequest("The parameter \(name) is given more than once with different values.")
+        }
         if let token = context.request.queryValues("$skiptoken").last {
             guard token.utf8.count <= 18, token.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int64(token) else {
-                throw .badRequest("The $skiptoken '\(token)' is not valid; use the nextLink of the previous page as it is.")
+                throw .badRequest("The $skiptoken '\(token.clipped)' is not valid; use the nextLink of the previous page as it is.")
             }
             after = value
         }
@@ -158,7 +170,7 @@ public final class CentralService: Sendable {
                 throw .badRequest("The parameter maxpagesize is not supported in api-version \(context.version.rawValue).")
             }
             guard let value = Int(text), (1...100).contains(value) else {
-                throw .badRequest("maxpagesize must be an integer from 1 to 100, not '\(text)'.")
+                throw .badRequest("maxpagesize must be an integer from 1 to 100, not '\(text.clipped)'.")
             }
             limit = value
         }

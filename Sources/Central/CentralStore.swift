@@ -50,12 +50,13 @@ public final class CentralStore: Sendable {
             app_id TEXT NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
             id TEXT NOT NULL,
             type TEXT NOT NULL CHECK (type IN ('email', 'servicePrincipal', 'adGroup')),
-            email TEXT COLLATE NOCASE,
+            email TEXT,
+            email_key TEXT,
             tenant_id TEXT COLLATE NOCASE,
             object_id TEXT COLLATE NOCASE,
             roles TEXT NOT NULL,
             UNIQUE (app_id, id),
-            UNIQUE (app_id, email),
+            UNIQUE (app_id, email_key),
             UNIQUE (app_id, tenant_id, object_id)
         );
         """
@@ -177,9 +178,15 @@ public final class CentralStore: Sendable {
 
     // MARK: Users
 
+    /// The form in which emails are compared: Unicode NFC, then case-folded (so `ß` matches `SS` and `Ü` matches
+    /// `ü`), as Entra compares user principal names case-insensitively.
+    public static func emailKey(_ email: String) -> String {
+        email.precomposedStringWithCanonicalMapping.folding(options: [.caseInsensitive], locale: nil)
+    }
+
     /// Why a user write was refused.
     public enum UserConflict: Error, Sendable, Equatable {
-        /// Another user of the app has this email (compared case-insensitively).
+        /// Another user of the app has this email (compared by `emailKey`).
         case emailInUse(userID: String)
         /// Another user of the app has this tenant and object id.
         case identityInUse(userID: String)
@@ -205,7 +212,7 @@ public final class CentralStore: Sendable {
     public func save(_ user: User, appID: String) throws {
         try database.transaction { tx in
             if let email = user.email,
-               let other = try tx.query("SELECT id FROM users WHERE app_id = ? AND email = ? AND id <> ?", [.text(appID), .text(email), .text(user.id)]).first {
+               let other = try tx.query("SELECT id FROM users WHERE app_id = ? AND email_key = ? AND id <> ?", [.text(appID), .text(Self.emailKey(email)), .text(user.id)]).first {
                 throw UserConflict.emailInUse(userID: other[0].text ?? "")
             }
             if let tenantId = user.tenantId, let objectId = user.objectId,
@@ -226,8 +233,9 @@ public final class CentralStore: Sendable {
 
     private static func insert(_ user: User, appID: String, in tx: SQLiteDatabase.Transaction) throws {
         try tx.query(
-            "INSERT INTO users (app_id, id, type, email, tenant_id, object_id, roles) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [.text(appID), .text(user.id), .text(user.type.rawValue), .optionalText(user.email), .optionalText(user.tenantId),
+            "INSERT INTO users (app_id, id, type, email, email_key, tenant_id, object_id, roles) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [.text(appID), .text(user.id), .text(user.type.rawValue), .optionalText(user.email),
+             .optionalText(user.email.map(Self.emailKey)), .optionalText(user.tenantId),
              .optionalText(user.objectId), .text(RoleAssignment.serialize(user.roles))])
     }
 

@@ -47,7 +47,7 @@ public struct RequestContext: Sendable {
     /// (assumed); an entry that is not an object; `role` missing or not a string, or naming no role of this
     /// application; `organization` not a string, or present in an api-version without organizations; an
     /// organization role without an organization or an application role with one (REFERENCE.md §5); an
-    /// organization that does not exist.
+    /// organization that does not exist. An assignment repeated exactly is kept once (assumed).
     public func roleAssignments(in body: JSONValue, store: CentralStore) throws(CentralError) -> [RoleAssignment] {
         guard let value = body["roles"], value != .null else { throw .invalidBody("The field 'roles' is required.") }
         guard let entries = value.arrayValue else {
@@ -66,7 +66,7 @@ public struct RequestContext: Sendable {
                 throw .invalidBody("\(field).role must be a string (a role id), not \(roleValue.kindDescription).")
             }
             guard let role = roles.first(where: { $0.id == roleID.lowercased() }) else {
-                throw .invalidBody("\(field).role: no role with id '\(roleID)' exists in this application.")
+                throw .invalidBody("\(field).role: no role with id '\(roleID.clipped)' exists in this application.")
             }
             var organization: String?
             if let organizationValue = entry["organization"], organizationValue != .null {
@@ -86,13 +86,14 @@ public struct RequestContext: Sendable {
             case (.organization, .some(let id)):
                 let exists: Bool
                 do { exists = try store.organizationExists(appID: application.id, id: id) } catch {
-                    throw .internalError("The organization store could not be read: \(error)")
+                    throw CentralService.storeFailure(error)
                 }
-                guard exists else { throw .invalidBody("\(field).organization: no organization with id '\(id)' exists.") }
+                guard exists else { throw .invalidBody("\(field).organization: no organization with id '\(id.clipped)' exists.") }
             case (.application, nil):
                 break
             }
-            assignments.append(RoleAssignment(role: role.id, organization: organization))
+            let assignment = RoleAssignment(role: role.id, organization: organization)
+            if !assignments.contains(assignment) { assignments.append(assignment) }  // a repeat adds nothing
         }
         return assignments
     }

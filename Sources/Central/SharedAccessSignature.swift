@@ -26,7 +26,8 @@ public struct SharedAccessSignature: Sendable, Equatable {
 
     /// Parses a whole `Authorization` header value. Parameters may come in any order and are URL-decoded.
     /// Returns nil for anything else: another scheme, a missing, repeated, unknown or empty parameter, an `se`
-    /// that is not a non-negative integer, a `sig` that is not base64 of 32 bytes, or more than 4 KiB of text.
+    /// that is not a non-negative integer without leading zeros, a `sig` that is not canonical base64 of 32 bytes,
+    /// or more than 4 KiB of text.
     public static func parse(_ header: String) -> SharedAccessSignature? {
         guard header.utf8.count <= 4096 else { return nil }
         let prefix = scheme + " "
@@ -43,9 +44,11 @@ public struct SharedAccessSignature: Sendable, Equatable {
             else { return nil }
             fields[name] = value
         }
+        // One token has one spelling: `se` without leading zeros, `sig` in canonical base64 (no other padding bits).
         guard let sr = fields["sr"], let sig = fields["sig"], let skn = fields["skn"], let se = fields["se"],
-              se.utf8.count <= 18, se.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let expiry = Int64(se),
-              let signature = Data(base64Encoded: sig), signature.count == 32
+              se.utf8.count <= 18, se.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), se == "0" || !se.hasPrefix("0"),
+              let expiry = Int64(se),
+              let signature = Data(base64Encoded: sig), signature.count == 32, signature.base64EncodedString() == sig
         else { return nil }
         return SharedAccessSignature(resource: sr, keyName: skn, expiryMilliseconds: expiry, signature: Array(signature))
     }

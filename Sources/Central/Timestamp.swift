@@ -13,7 +13,9 @@ public enum Timestamp {
     /// Parses an RFC 3339 `date-time` (with or without fractional seconds, `Z` or an offset) into epoch
     /// milliseconds, or nil when `text` is not one. Years outside 1970...9999 are refused.
     public static func parseISO8601(_ text: String) -> Int64? {
-        guard text.utf8.count <= 64, text.range(of: rfc3339Pattern, options: .regularExpression) != nil else { return nil }
+        guard text.utf8.count <= 64, text.range(of: rfc3339Pattern, options: .regularExpression) != nil,
+              fieldsAreInRange(Array(text.utf8))
+        else { return nil }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var date = formatter.date(from: text)
@@ -25,6 +27,23 @@ public enum Timestamp {
         let seconds = date.timeIntervalSince1970
         guard seconds >= 0, seconds < 253_402_300_800 else { return nil }  // before 10000-01-01
         return Int64((seconds * 1000).rounded())
+    }
+
+    /// Whether the fields of a text that matched `rfc3339Pattern` name a real instant: the formatter alone would
+    /// roll `2030-02-30` over to March and `24:00:00` to the next day (RFC 3339 §5.7 forbids both).
+    private static func fieldsAreInRange(_ bytes: [UInt8]) -> Bool {
+        func number(_ start: Int, _ count: Int) -> Int {
+            bytes[start..<start + count].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        }
+        let year = number(0, 4), month = number(5, 2), day = number(8, 2)
+        guard (1...12).contains(month), number(11, 2) <= 23, number(14, 2) <= 59, number(17, 2) <= 59 else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard (1...days).contains(day) else { return false }
+        if let last = bytes.last, last != UInt8(ascii: "Z"), last != UInt8(ascii: "z") {  // ±hh:mm offset
+            return number(bytes.count - 5, 2) <= 23 && number(bytes.count - 2, 2) <= 59
+        }
+        return true
     }
 
     /// RFC 3339 §5.6 `date-time`; the formatter alone would accept trailing text.

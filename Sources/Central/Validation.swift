@@ -40,3 +40,9 @@ public enum Validation {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
     }
 }
+
+extension String {
+    /// The text for quoting client input in an error message: at most 100 characters, then `…`, so that an error
+    /// never echoes a megabyte back.
+    public var clipped: String { count <= 100 ? self : String(prefix(100)) + "…" }
+}

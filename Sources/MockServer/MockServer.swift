@@ -135,7 +135,7 @@ public final class MockServer: Sendable {
     /// Adapts an HTTP request to Central and back. `authority` stands in for a missing `Host` header.
     static func respond(to request: HTTPRequest, service: CentralService, application: Application, authority: String) -> HTTPResponse {
         let segments = request.pathSegments
-        guard segments.first == "api" else {
+        guard let first = segments.first, first.lowercased() == "api" else {
             return HTTPResponse(service.errorResponse(.noSuchPath(request.path)))
         }
         let host = request.headers["Host"] ?? authority

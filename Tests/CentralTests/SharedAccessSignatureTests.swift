@@ -57,6 +57,21 @@ import Testing
         #expect(!parsed.isValid(for: app, token: token))
     }
 
+    @Test func aTokenHasOneSpellingOnly() throws {
+        #expect(SharedAccessSignature.parse(signed.replacingOccurrences(of: "se=", with: "se=0")) == nil)
+        // Base64 with different unused bits in the last character decodes to the same bytes: refused.
+        let sig = try #require(signed.components(separatedBy: "&sig=").last?.components(separatedBy: "&").first?.removingPercentEncoding)
+        let last = sig.dropLast().last.map(String.init) ?? ""  // the character before '='
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        let index = try #require(alphabet.firstIndex(of: Character(last)))
+        let sibling = String(alphabet[index ^ 1])  // flips the lowest bit, which 32 bytes leave unused
+        let variant = String(sig.dropLast(2)) + sibling + "="
+        #expect(Data(base64Encoded: variant) == Data(base64Encoded: sig), "the variant must decode to the same bytes")
+        let encoded = variant.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? variant
+        let forged = signed.replacingOccurrences(of: signed.components(separatedBy: "&sig=")[1].components(separatedBy: "&")[0], with: encoded)
+        #expect(SharedAccessSignature.parse(forged) == nil)
+    }
+
     @Test func aLaterExpiryIsRefusedBecauseItIsSigned() throws {
         let forged = signed.replacingOccurrences(of: "se=4102444800000", with: "se=4102444800001")
         let parsed = try #require(SharedAccessSignature.parse(forged))

@@ -12,9 +12,14 @@ import Testing
         #expect(Timestamp.parseISO8601("2020-10-18T18:30:40.227Z") == 1_603_045_840_227)
         #expect(Timestamp.parseISO8601("2020-10-18T18:30:40Z") == 1_603_045_840_000)
         #expect(Timestamp.parseISO8601("2020-10-18T20:30:40+02:00") == 1_603_045_840_000)
+        #expect(Timestamp.parseISO8601("2032-02-29T00:00:00Z") != nil)  // a leap day
     }
 
-    @Test(arguments: ["tomorrow", "", "2020-10-18", "2020-13-40T00:00:00Z", "12345", "2020-10-18T18:30:40.227Z trailing"])
+    @Test(arguments: [
+        "tomorrow", "", "2020-10-18", "2020-13-40T00:00:00Z", "12345", "2020-10-18T18:30:40.227Z trailing",
+        "2030-02-30T00:00:00Z", "2030-01-01T24:00:00Z", "2030-01-01T00:60:00Z", "2030-01-01T00:00:60Z",
+        "2031-02-29T00:00:00Z", "2030-00-10T00:00:00Z", "2030-01-00T00:00:00Z", "2030-01-01T00:00:00+24:00",
+    ])
     func nonDatesDoNotParse(_ text: String) {
         #expect(Timestamp.parseISO8601(text) == nil)
     }

@@ -171,3 +171,56 @@ import Testing
         #expect(h.call("GET", "roles/nope", token: h.adminToken).status == 404)
     }
 }
+
+/// Findings of the first new-user trial, each pinned by a test.
+@Suite struct NewUserTrialFindingsTests {
+    let op = RoleID.operator_
+
+    @Test func aPutThatRepeatsAnEmailInAnotherCaseAnswersWithTheStoredEmail() throws {
+        let h = try Harness()
+        #expect(h.call("PUT", "users/p1", token: h.adminToken, body: #"{"type":"email","email":"p1@contoso.com","roles":[{"role":"\#(op)"}]}"#).status == 200)
+        let r = h.call("PUT", "users/p1", token: h.adminToken, body: #"{"type":"email","email":"P1@CONTOSO.com","roles":[{"role":"\#(RoleID.builder)"}]}"#)
+        #expect(r.status == 200)
+        #expect(r.json["email"] == .string("p1@contoso.com"))
+        #expect(h.call("GET", "users/p1", token: h.adminToken).json == r.json)
+    }
+
+    @Test(arguments: [("ü@exämple.com", "Ü@EXÄMPLE.com"), ("strasse@b.co", "STRAßE@b.co"), ("k@b.co", "\u{212A}@b.co"), ("u\u{308}@b.co", "ü@b.co")])
+    func emailUniquenessFoldsUnicodeCase(_ first: String, _ second: String) throws {
+        let h = try Harness()
+        #expect(h.call("PUT", "users/a", token: h.adminToken, body: #"{"type":"email","email":"\#(first)","roles":[{"role":"\#(op)"}]}"#).status == 200)
+        #expect(h.call("PUT", "users/b", token: h.adminToken, body: #"{"type":"email","email":"\#(second)","roles":[{"role":"\#(op)"}]}"#).status == 422)
+    }
+
+    @Test func aRepeatedRoleAssignmentIsKeptOnce() throws {
+        let h = try Harness()
+        let r = h.call("PUT", "apiTokens/rep", token: h.adminToken, body: #"{"roles":[{"role":"\#(op)"},{"role":"\#(op.uppercased())"}]}"#)
+        #expect(r.json["roles"] == .array([.object([("role", .string(op))])]))
+    }
+
+    @Test func repeatedPagingParametersWithDifferentValuesAreRefused() throws {
+        let h = try Harness()
+        #expect(h.call("GET", "users", version: "2022-10-31-preview", token: h.adminToken, query: [("maxpagesize", "5"), ("maxpagesize", "6")]).status == 400)
+        #expect(h.call("GET", "users", version: "2022-10-31-preview", token: h.adminToken, query: [("maxpagesize", "5"), ("maxpagesize", "5")]).status == 200)
+    }
+
+    @Test func errorMessagesNeverEchoMoreThanAHundredCharactersOfInput() throws {
+        let h = try Harness()
+        let long = String(repeating: "x", count: 100_000)
+        let r = h.call("PUT", "users/u", token: h.adminToken, body: #"{"type":"email","email":"\#(long)","roles":[{"role":"\#(op)"}]}"#)
+        #expect(r.status == 422)
+        #expect((r.json["error"]?["message"]?.stringValue?.count ?? .max) < 400)
+    }
+
+    @Test func aStoreFailureIsA500WithoutSQLAndChangesNothing() throws {
+        let h = try Harness()
+        try h.store.database.execute("CREATE TRIGGER refuse BEFORE INSERT ON users BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+        let r = h.call("PUT", "users/u", token: h.adminToken, body: #"{"type":"email","email":"u@b.co","roles":[{"role":"\#(op)"}]}"#)
+        #expect(r.status == 500)
+        #expect(r.json["error"]?["code"] == .string("InternalServerError"))
+        let message = r.json["error"]?["message"]?.stringValue ?? ""
+        #expect(message.hasPrefix("The mock's store could not complete the request (disk on fire); nothing was changed. You can contact support"))
+        #expect(!message.contains("INSERT"))
+        #expect(h.userCount() == 0)
+    }
+}

@@ -169,3 +169,12 @@ import Testing
         #expect(response.json["nextLink"]?.stringValue?.hasPrefix("http://127.0.0.1:\(server.port)/api/apiTokens?") == true)
     }
 }
+
+@Suite struct PathCaseTests {
+    @Test func theApiPrefixIgnoresCaseLikeTheRestOfThePath() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        #expect(try client.request("GET", "/API/ROLES?api-version=2022-07-31", token: server.wellKnownToken()).status == 200)
+    }
+}
