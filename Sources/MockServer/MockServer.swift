@@ -42,6 +42,9 @@ public final class MockServer: Sendable {
         } catch {
             throw StartError(description: "fixture: \(error)")
         }
+        guard configuration.inMemory || !configuration.dataDirectory.isEmpty else {
+            throw StartError(description: "the data folder must not be empty; pass --data-dir DIR or --in-memory")
+        }
         let database: SQLiteDatabase
         do {
             if configuration.inMemory {
@@ -60,6 +63,10 @@ public final class MockServer: Sendable {
             self.application = application
         } catch let error as StartError {
             throw error
+        } catch let error as SQLiteError {
+            throw StartError(description: "data folder \(configuration.dataDirectory): \(error.message)")
+        } catch let error as CocoaError {
+            throw StartError(description: "data folder \(configuration.dataDirectory): \(error.localizedDescription)")
         } catch {
             throw StartError(description: "data folder \(configuration.dataDirectory): \(error)")
         }

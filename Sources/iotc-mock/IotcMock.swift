@@ -46,7 +46,7 @@ struct IotcMock: ParsableCommand {
             throw ValidationError("the port must be from 0 to 65535, not \(configuration.port)")
         }
         configuration.dataDirectory = dataDir ?? environment["IOTC_MOCK_DATA_DIR"] ?? configuration.dataDirectory
-        configuration.inMemory = inMemory || Self.isTrue(environment["IOTC_MOCK_IN_MEMORY"])
+        configuration.inMemory = try inMemory || Self.boolean(environment["IOTC_MOCK_IN_MEMORY"], name: "IOTC_MOCK_IN_MEMORY")
         configuration.fixturesDirectory = fixtures ?? environment["IOTC_MOCK_FIXTURES"]
         configuration.fixture = fixture ?? environment["IOTC_MOCK_FIXTURE"] ?? configuration.fixture
 
@@ -66,9 +66,13 @@ struct IotcMock: ParsableCommand {
         server.stop()
     }
 
-    static func isTrue(_ value: String?) -> Bool {
-        guard let value = value?.lowercased() else { return false }
-        return ["1", "true", "yes", "on"].contains(value)
+    /// Reads a boolean environment variable: unset or empty is false; 1/true/yes/on and 0/false/no/off in any case.
+    /// - Throws: `ValidationError` for anything else, so a typo is not silently "off".
+    static func boolean(_ value: String?, name: String) throws -> Bool {
+        guard let value = value?.lowercased(), !value.isEmpty else { return false }
+        if ["1", "true", "yes", "on"].contains(value) { return true }
+        if ["0", "false", "no", "off"].contains(value) { return false }
+        throw ValidationError("\(name) must be 1/true/yes/on or 0/false/no/off, not '\(value)'")
     }
 
     /// Starts catching SIGINT and SIGTERM; the semaphore is signalled when one arrives. Keep the sources alive

@@ -132,6 +132,37 @@ struct SeedScenarioTests {
         #expect(!text.contains("127.0.0.1:8765"))
     }
 
+    /// Runs the binary to completion and returns its exit status and standard error.
+    func runToExit(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = Paths.binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let error = Pipe()
+        process.standardError = error
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test func aTypoInABooleanVariableIsAnErrorNotSilentlyOff() throws {
+        let (status, message) = try runToExit([], environment: ["IOTC_MOCK_IN_MEMORY": "ture"])
+        #expect(status != 0)
+        #expect(message.contains("IOTC_MOCK_IN_MEMORY must be"))
+    }
+
+    @Test func aDataFolderThatIsAFileGivesAPlainMessage() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-file-\(UUID().uuidString)")
+        try Data().write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (status, message) = try runToExit(["--port", "0", "--data-dir", file.path, "--fixtures", Paths.fixtures.path])
+        #expect(status == 1)
+        #expect(message.hasPrefix("iotc-mock: data folder \(file.path): "))
+        #expect(!message.contains("NSCocoaErrorDomain"))
+    }
+
     @Test func aBadFlagValueExitsWithAMessage() throws {
         let process = Process()
         process.executableURL = Paths.binary
