@@ -178,3 +178,17 @@ import Testing
         #expect(try client.request("GET", "/API/ROLES?api-version=2022-07-31", token: server.wellKnownToken()).status == 200)
     }
 }
+
+@Suite struct UserIdOverHTTPTests {
+    /// `%2F` decodes to a `/` inside the id segment, which the userId pattern refuses (422), rather than
+    /// routing to another path.
+    @Test func aUserIdWithAnEncodedSlashIsRefusedAndNothingIsStored() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = server.wellKnownToken()
+        let body = #"{"type":"email","email":"a@b.co","roles":[{"role":"ae2c9854-393b-4f97-8c42-479d70ce626e"}]}"#
+        expectEnvelope(try client.request("PUT", "/api/users/a%2Fb?api-version=2022-07-31", token: admin, body: body), status: 422, code: "InvalidBody")
+        #expect(try client.request("GET", "/api/users?api-version=2022-07-31", token: admin).text == #"{"value":[]}"#)
+    }
+}
