@@ -6,7 +6,7 @@ ARGS ?=
 BIN := .build/debug/iotc-mock
 VENV := .venv
 
-.PHONY: all deps build run test test-swift test-clients clean
+.PHONY: all deps build run test test-swift test-clients fuzz clean
 
 all: build
 
@@ -47,6 +47,13 @@ $(VENV)/.installed: Tests/clients/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/clients/requirements.txt
 	touch $@
+
+# libFuzzer targets for the request parser and the Authorization header, each for FUZZ_SECONDS:
+# make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	Fuzz/build.sh
+	Fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build .iotc-mock $(VENV)
