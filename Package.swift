@@ -18,7 +18,7 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL",
             providers: [.apt(["libssl-dev"])]),
-        .target(name: "HTTP", path: "Sources/HTTP"),
+        .target(name: "HTTP", dependencies: ["COpenSSL"], path: "Sources/HTTP"),
         .target(name: "Storage", dependencies: ["CSQLite"], path: "Sources/Storage"),
         .target(name: "Central", dependencies: ["Storage", "COpenSSL"], path: "Sources/Central"),
         .target(name: "MockServer", dependencies: ["HTTP", "Storage", "Central"], path: "Sources/MockServer"),

@@ -67,6 +67,26 @@ final class SocketStream: ByteStream {
         bytes.withUnsafeBytes { raw in Self.sendAll(fd: fd, raw, flags: 0) }
     }
 
+    /// The first byte the peer sent, without consuming it; nil when none arrives within `timeout` seconds or the
+    /// peer closed.
+    func peekByte(timeout: Double) -> UInt8? {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(clamping: Int((timeout.isFinite ? max(0, min(timeout, 1e6)) : 0) * 1000 + 0.999))
+        while true {
+            let ready = poll(&pfd, 1, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { return nil }
+            break
+        }
+        var byte: UInt8 = 0
+        while true {
+            let n = recv(fd, &byte, 1, Int32(MSG_PEEK))
+            if n == 1 { return byte }
+            if n < 0 && errno == EINTR { continue }
+            return nil
+        }
+    }
+
     /// Sends everything in `raw` (`MSG_NOSIGNAL`: a closed peer gives EPIPE, not SIGPIPE).
     static func sendAll(fd: Int32, _ raw: UnsafeRawBufferPointer, flags: Int32) -> Bool {
         guard let base = raw.baseAddress else { return true }

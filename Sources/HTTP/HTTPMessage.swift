@@ -72,6 +72,8 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// The peer's address as text (`127.0.0.1`), for logs.
     public var remoteAddress: String
+    /// True when the request arrived over TLS (the client used `https://`).
+    public var isTLS: Bool = false
 
     public init(
         method: String, target: String, path: String, pathSegments: [String],

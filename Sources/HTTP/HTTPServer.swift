@@ -361,9 +361,14 @@ public final class HTTPServer: Sendable {
         case graceful
     }
 
-    private func serve(id: Int, stream: any ByteStream, remote: String) {
+    private func serve(id: Int, stream socket: SocketStream, remote: String) {
         let me = pthread_self()
         state.withLock { $0.connections[id]?.thread = me }
+        guard let stream = negotiate(socket) else {
+            state.withLock { _ = $0.connections.removeValue(forKey: id) }
+            socket.close()
+            return
+        }
         let ending = runConnection(stream, remote: remote)
         if ending == .graceful {
             stream.finish(
@@ -373,6 +378,19 @@ public final class HTTPServer: Sendable {
         // Unregister before closing, so stop() can never interrupt a descriptor number that was reused.
         state.withLock { _ = $0.connections.removeValue(forKey: id) }
         stream.close()
+    }
+
+    /// Tells TLS from plain HTTP by the first byte (a TLS handshake record starts with 0x16, no HTTP method does)
+    /// and runs the handshake when it is TLS. Nil closes the connection: nothing arrived in time, or the handshake
+    /// failed (that connection only).
+    private func negotiate(_ socket: SocketStream) -> (any ByteStream)? {
+        guard let tls = configuration.tls else { return socket }
+        guard let first = socket.peekByte(timeout: configuration.readTimeout) else { return nil }
+        guard first == 0x16 else { return socket }
+        // The handshake is part of the request head: it gets the head's deadline, not the idle read timeout.
+        setTimeout(socket.fd, SO_RCVTIMEO, min(configuration.headerTimeout, configuration.readTimeout))
+        defer { setTimeout(socket.fd, SO_RCVTIMEO, configuration.readTimeout) }
+        return TLSStream.handshake(on: socket, context: tls)
     }
 
     private func runConnection(_ stream: any ByteStream, remote: String) -> Ending {
@@ -393,6 +411,7 @@ public final class HTTPServer: Sendable {
                 }
                 guard var request = next else { break }
                 request.remoteAddress = remote
+                request.isTLS = stream is TLSStream
                 let response = handler(request)
                 let keepAlive = Self.keepsAlive(request: request, response: response)
                 let connection: String? = keepAlive ? (request.version == .http1_0 ? "keep-alive" : nil) : "close"

@@ -18,5 +18,9 @@ public struct HTTPServerConfiguration: Sendable {
     /// A write that cannot make progress for this long closes the connection.
     public var writeTimeout: Double = 30
 
+    /// When set, the port also speaks TLS: a connection whose first byte is a TLS handshake record (0x16) is
+    /// served over TLS with this context, any other connection as plain HTTP.
+    public var tls: TLSContext?
+
     public init() {}
 }

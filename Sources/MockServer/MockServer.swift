@@ -16,6 +16,9 @@ public final class MockServer: Sendable {
     public let fixture: Fixture
     /// The application requests are served for.
     public let application: Application
+    /// The absolute path of the PEM certificate the port presents to `https://` clients (trust it with
+    /// `curl --cacert`, `REQUESTS_CA_BUNDLE`, or `update-ca-certificates`).
+    public let certificatePath: String
     private let server: HTTPServer
     /// The port actually bound, for answers to requests that carry no `Host` (HTTP/1.0).
     private let boundPort: BoundPort
@@ -70,6 +73,24 @@ public final class MockServer: Sendable {
         } catch {
             throw StartError(description: "data folder \(configuration.dataDirectory): \(error)")
         }
+        let tls: TLSContext
+        do {
+            let paths: (certificatePath: String, privateKeyPath: String)
+            switch (configuration.tlsCertificatePath, configuration.tlsPrivateKeyPath) {
+            case (let certificate?, let key?):
+                paths = (certificate, key)
+            case (nil, nil):
+                paths = try SelfSignedCertificate.ensure(in: configuration.tlsDirectory, extraNames: configuration.tlsNames)
+            default:
+                throw StartError(description: "give both --tls-cert and --tls-key, or neither")
+            }
+            tls = try TLSContext(certificatePath: paths.certificatePath, privateKeyPath: paths.privateKeyPath)
+            certificatePath = URL(fileURLWithPath: paths.certificatePath).standardizedFileURL.path
+        } catch let error as StartError {
+            throw error
+        } catch {
+            throw StartError(description: "TLS: \(error)")
+        }
         let service = CentralService(store: store, pageSize: configuration.pageSize)
         self.service = service
         var http = HTTPServerConfiguration()
@@ -77,6 +98,7 @@ public final class MockServer: Sendable {
         http.port = configuration.port
         http.maxConnections = configuration.maxConnections
         http.readTimeout = configuration.readTimeout
+        http.tls = tls
         let application = self.application
         let boundPort = BoundPort()
         self.boundPort = boundPort
@@ -106,6 +128,9 @@ public final class MockServer: Sendable {
     /// `http://host:port`, with IPv6 hosts in brackets.
     public var baseURL: String { "http://" + Self.authority(host: configuration.host, port: port) }
 
+    /// `https://host:port`: the same port, over TLS.
+    public var httpsURL: String { "https://" + Self.authority(host: configuration.host, port: port) }
+
     /// `host:port`, with an IPv6 literal in brackets (RFC 3986 §3.2.2).
     static func authority(host: String, port: Int) -> String {
         host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -124,7 +149,7 @@ public final class MockServer: Sendable {
     /// The one line printed when ready, for people and scripts: every field is `key=value`, and the token, which
     /// contains a space, comes last so that everything after `token=` is the header value.
     public func readyLine() -> String {
-        "iotc-mock ready url=\(baseURL) application=\(application.id) subdomain=\(application.subdomain) token=\(wellKnownToken() ?? "none")"
+        "iotc-mock ready url=\(baseURL) https-url=\(httpsURL) certificate=\(certificatePath) application=\(application.id) subdomain=\(application.subdomain) token=\(wellKnownToken() ?? "none")"
     }
 
     static func code(for status: Int) -> String {
@@ -149,7 +174,7 @@ public final class MockServer: Sendable {
         let central = CentralRequest(
             method: request.method, pathSegments: Array(segments.dropFirst()), query: request.query,
             authorization: request.headers.values("Authorization"), contentType: request.headers["Content-Type"],
-            baseURL: "http://\(host)", body: request.body)
+            baseURL: (request.isTLS ? "https://" : "http://") + host, body: request.body)
         return HTTPResponse(service.handle(central, application: application))
     }
 }

@@ -22,7 +22,21 @@ public struct MockServerConfiguration: Sendable {
     /// Seconds a read may wait before the connection is closed.
     public var readTimeout: Double = 30
 
+    /// The user's own PEM certificate chain and private key (`--tls-cert`, `--tls-key`, `IOTC_MOCK_TLS_CERT`,
+    /// `IOTC_MOCK_TLS_KEY`); both or neither. Neither: a self-signed pair is made in `tlsDirectory`.
+    public var tlsCertificatePath: String?
+    public var tlsPrivateKeyPath: String?
+    /// Extra DNS names or IP addresses for the generated certificate (`--tls-name`, `IOTC_MOCK_TLS_NAMES`).
+    public var tlsNames: [String] = []
+
     public init() {}
+
+    /// Where the self-signed certificate lives: `<data dir>/tls`, or with `--in-memory` a per-user folder in the
+    /// temporary directory, so that its path (and the trust a user gave it) stays the same across runs.
+    public var tlsDirectory: String {
+        if inMemory { return (NSTemporaryDirectory() as NSString).appendingPathComponent("iotc-mock-tls-\(getuid())") }
+        return (dataDirectory as NSString).appendingPathComponent("tls")
+    }
 
     /// The database file inside `dataDirectory`.
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("iotc-mock.sqlite3") }

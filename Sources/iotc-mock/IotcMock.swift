@@ -11,7 +11,8 @@ struct IotcMock: ParsableCommand {
         discussion: """
             Every option can also be set with the environment variable named after it (a flag given on the \
             command line wins). On start the server prints one line:
-              iotc-mock ready url=http://127.0.0.1:8765 application=<id> subdomain=<name> token=<admin token>
+              iotc-mock ready url=http://127.0.0.1:8765 https-url=https://127.0.0.1:8765 certificate=<path> application=<id> subdomain=<name> token=<admin token>
+            The port speaks both http and https.
             """)
 
     @Option(help: "Address to listen on, an IP literal or localhost. [env: IOTC_MOCK_HOST] (default: 127.0.0.1)")
@@ -32,6 +33,15 @@ struct IotcMock: ParsableCommand {
     @Option(help: "Fixture that seeds an empty store: fixtures/<name>.json. [env: IOTC_MOCK_FIXTURE] (default: default)")
     var fixture: String?
 
+    @Option(help: "PEM certificate chain to present over https (with --tls-key). [env: IOTC_MOCK_TLS_CERT] (default: a self-signed one in <data-dir>/tls)")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert. [env: IOTC_MOCK_TLS_KEY]")
+    var tlsKey: String?
+
+    @Option(help: "Extra DNS name or IP address for the self-signed certificate; repeatable. [env: IOTC_MOCK_TLS_NAMES, comma-separated]")
+    var tlsName: [String] = []
+
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = MockServerConfiguration()
@@ -49,6 +59,11 @@ struct IotcMock: ParsableCommand {
         configuration.inMemory = try inMemory || Self.boolean(environment["IOTC_MOCK_IN_MEMORY"], name: "IOTC_MOCK_IN_MEMORY")
         configuration.fixturesDirectory = fixtures ?? environment["IOTC_MOCK_FIXTURES"]
         configuration.fixture = fixture ?? environment["IOTC_MOCK_FIXTURE"] ?? configuration.fixture
+        configuration.tlsCertificatePath = tlsCert ?? environment["IOTC_MOCK_TLS_CERT"]
+        configuration.tlsPrivateKeyPath = tlsKey ?? environment["IOTC_MOCK_TLS_KEY"]
+        configuration.tlsNames = tlsName.isEmpty
+            ? (environment["IOTC_MOCK_TLS_NAMES"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            : tlsName
 
         // Catch the signals before the ready line: a script may send SIGTERM the moment it has read it.
         let (termination, signalSources) = Self.terminationSignal()

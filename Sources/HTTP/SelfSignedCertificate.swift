@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import COpenSSL
+
+/// A self-signed TLS certificate that a test machine can trust: made once in a folder and reused afterwards.
+///
+/// The certificate is its own CA (so it can be given to `curl --cacert`, `REQUESTS_CA_BUNDLE` or
+/// `update-ca-certificates` directly), carries an ECDSA P-256 key, is valid for 365 days, and names `localhost`,
+/// `*.localhost`, `127.0.0.1` and `::1` in its subjectAltName plus any extra names asked for.
+public enum SelfSignedCertificate {
+    /// The names every generated certificate covers.
+    public static let defaultNames = ["localhost", "*.localhost", "127.0.0.1", "::1"]
+
+    /// Returns `<directory>/cert.pem` and `<directory>/key.pem`, generating both when they are missing, expire
+    /// within a day, fail to load, or do not cover every one of `defaultNames + extraNames`.
+    /// - Throws: `TLSError` for an extra name that is neither a DNS name nor an IP literal, or when the folder or
+    ///   files cannot be written.
+    public static func ensure(in directory: String, extraNames: [String] = []) throws -> (certificatePath: String, privateKeyPath: String) {
+        let names = defaultNames + extraNames.filter { !defaultNames.contains($0) }
+        for name in extraNames where !isDNSName(name) && !isIPAddress(name) {
+            throw TLSError("'\(name)' is neither a DNS name nor an IP address")
+        }
+        let certificatePath = directory + "/cert.pem", keyPath = directory + "/key.pem"
+        if isUsable(certificatePath: certificatePath, keyPath: keyPath, names: names) { return (certificatePath, keyPath) }
+        guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
+            throw TLSError("cannot create the TLS folder \(directory): \(String(cString: strerror(errno)))")
+        }
+        try generate(names: names, certificatePath: certificatePath, keyPath: keyPath)
+        return (certificatePath, keyPath)
+    }
+
+    // MARK: - Checking an existing pair
+
+    private static func isUsable(certificatePath: String, keyPath: String, names: [String]) -> Bool {
+        guard access(keyPath, R_OK) == 0, let certificate = readCertificate(certificatePath) else { return false }
+        defer { X509_free(certificate) }
+        var tomorrow = time(nil) + 86_400
+        guard X509_cmp_time(X509_get0_notAfter(certificate), &tomorrow) > 0 else { return false }
+        return names.allSatisfy { name in
+            if isIPAddress(name) { return X509_check_ip_asc(certificate, name, 0) == 1 }
+            let probe = name.hasPrefix("*.") ? "probe" + name.dropFirst(1) : name
+            return X509_check_host(certificate, probe, probe.utf8.count, 0, nil) == 1
+        }
+    }
+
+    private static func readCertificate(_ path: String) -> OpaquePointer? {
+        guard let bio = BIO_new_file(path, "r") else {
+            ERR_clear_error()
+            return nil
+        }
+        defer { BIO_free(bio) }
+        let certificate = PEM_read_bio_X509(bio, nil, nil, nil)
+        if certificate == nil { ERR_clear_error() }
+        return certificate
+    }
+
+    // MARK: - Generating
+
+    private static func generate(names: [String], certificatePath: String, keyPath: String) throws {
+        guard let keyContext = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw TLSError.openSSL("cannot create a key context") }
+        defer { EVP_PKEY_CTX_free(keyContext) }
+        var key: OpaquePointer?
+        guard EVP_PKEY_keygen_init(keyContext) == 1, EVP_PKEY_CTX_set_group_name(keyContext, "P-256") == 1,
+              EVP_PKEY_generate(keyContext, &key) == 1, let key
+        else { throw TLSError.openSSL("cannot generate a P-256 key") }
+        defer { EVP_PKEY_free(key) }
+
+        guard let certificate = X509_new() else { throw TLSError.openSSL("cannot create a certificate") }
+        defer { X509_free(certificate) }
+        var serial: UInt64 = 0
+        guard RAND_bytes(&serial, 8) == 1 else { throw TLSError.openSSL("cannot draw a serial number") }
+        guard X509_set_version(certificate, 2) == 1,
+              ASN1_INTEGER_set(X509_get_serialNumber(certificate), Int(serial >> 2)) == 1,
+              X509_gmtime_adj(X509_getm_notBefore(certificate), -3600) != nil,
+              X509_gmtime_adj(X509_getm_notAfter(certificate), 365 * 86_400) != nil,
+              X509_set_pubkey(certificate, key) == 1,
+              let subject = X509_get_subject_name(certificate),
+              X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC, "iotc-mock (self-signed, for tests only)", -1, -1, 0) == 1,
+              X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, "iotc-mock", -1, -1, 0) == 1,
+              X509_set_issuer_name(certificate, subject) == 1
+        else { throw TLSError.openSSL("cannot fill in the certificate") }
+
+        let alternativeNames = names.map { isIPAddress($0) ? "IP:\($0)" : "DNS:\($0)" }.joined(separator: ",")
+        var v3 = X509V3_CTX()
+        X509V3_set_ctx(&v3, certificate, certificate, nil, nil, 0)
+        let extensions: [(Int32, String)] = [
+            (NID_basic_constraints, "critical,CA:TRUE"),
+            (NID_key_usage, "critical,digitalSignature,keyCertSign"),
+            (NID_ext_key_usage, "serverAuth"),
+            (NID_subject_key_identifier, "hash"),
+            (NID_authority_key_identifier, "keyid:always"),
+            (NID_subject_alt_name, alternativeNames),
+        ]
+        for (nid, value) in extensions {
+            guard let ext = X509V3_EXT_conf_nid(nil, &v3, nid, value) else { throw TLSError.openSSL("cannot make extension \(value)") }
+            defer { X509_EXTENSION_free(ext) }
+            guard X509_add_ext(certificate, ext, -1) == 1 else { throw TLSError.openSSL("cannot add extension \(value)") }
+        }
+        guard X509_sign(certificate, key, EVP_sha256()) > 0 else { throw TLSError.openSSL("cannot sign the certificate") }
+
+        // Write each file under a temporary name, then rename: a reader never sees half a file.
+        try write(keyPath, mode: 0o600) { bio in PEM_write_bio_PrivateKey(bio, key, nil, nil, 0, nil, nil) }
+        try write(certificatePath, mode: 0o644) { bio in PEM_write_bio_X509(bio, certificate) }
+    }
+
+    private static func write(_ path: String, mode: mode_t, _ body: (OpaquePointer) -> Int32) throws {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        guard fd >= 0 else { throw TLSError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        guard let bio = BIO_new_fd(fd, BIO_CLOSE) else {
+            close(fd)
+            throw TLSError.openSSL("cannot write \(temporary)")
+        }
+        let written = body(bio) == 1 && BIO_ctrl(bio, BIO_CTRL_FLUSH, 0, nil) == 1
+        BIO_free(bio)
+        guard written, rename(temporary, path) == 0 else { throw TLSError.openSSL("cannot write \(path)") }
+    }
+
+    // MARK: - Names
+
+    static func isIPAddress(_ name: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1
+    }
+
+    /// Letters, digits, `-` and `.`, with an optional leading `*.`; at most 253 characters.
+    static func isDNSName(_ name: String) -> Bool {
+        let body = name.hasPrefix("*.") ? String(name.dropFirst(2)) : name
+        guard !body.isEmpty, name.utf8.count <= 253, !body.hasPrefix("."), !body.hasSuffix("."), !body.contains("..") else { return false }
+        return body.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x2E }
+    }
+}
