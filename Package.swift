@@ -29,7 +29,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/iotc-mock"),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], path: "Tests/HTTPTests"),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "COpenSSL"], path: "Tests/HTTPTests"),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], path: "Tests/StorageTests"),
         .testTarget(name: "CentralTests", dependencies: ["Central", "Storage"], path: "Tests/CentralTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["MockServer", "Central"], path: "Tests/EndToEndTests"),

@@ -9,7 +9,9 @@ import COpenSSL
 ///
 /// The certificate is its own CA (so it can be given to `curl --cacert`, `REQUESTS_CA_BUNDLE` or
 /// `update-ca-certificates` directly), carries an ECDSA P-256 key, is valid for 365 days, and names `localhost`,
-/// `*.localhost`, `127.0.0.1` and `::1` in its subjectAltName plus any extra names asked for.
+/// `*.localhost`, `127.0.0.1` and `::1` in its subjectAltName plus any extra names asked for. Note that OpenSSL-based
+/// clients (curl, Python) never match a wildcard over a single-label parent such as `*.localhost`; a host name under
+/// `localhost` that such a client must verify has to be named explicitly.
 public enum SelfSignedCertificate {
     /// The names every generated certificate covers.
     public static let defaultNames = ["localhost", "*.localhost", "127.0.0.1", "::1"]
@@ -24,11 +26,25 @@ public enum SelfSignedCertificate {
             throw TLSError("'\(name)' is neither a DNS name nor an IP address")
         }
         let certificatePath = directory + "/cert.pem", keyPath = directory + "/key.pem"
-        if isUsable(certificatePath: certificatePath, keyPath: keyPath, names: names) { return (certificatePath, keyPath) }
         guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
             throw TLSError("cannot create the TLS folder \(directory): \(String(cString: strerror(errno)))")
         }
-        try generate(names: names, certificatePath: certificatePath, keyPath: keyPath)
+        // Servers starting at once (parallel tests, two processes) must not mix one's key with another's
+        // certificate: the check and the generation happen under an exclusive lock on the folder.
+        let lock = open(directory + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw TLSError("cannot lock the TLS folder \(directory): \(String(cString: strerror(errno)))") }
+        defer { close(lock) }  // closing releases the lock
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw TLSError("cannot lock the TLS folder \(directory): \(String(cString: strerror(errno)))") }
+        }
+        if isUsable(certificatePath: certificatePath, keyPath: keyPath, names: names) { return (certificatePath, keyPath) }
+        // Keep the names the old certificate had: another server (another app fixture) may rely on them.
+        var kept: [String] = []
+        if let old = readCertificate(certificatePath) {
+            kept = alternativeNames(of: old)
+            X509_free(old)
+        }
+        try generate(names: names + kept.filter { !names.contains($0) }, certificatePath: certificatePath, keyPath: keyPath)
         return (certificatePath, keyPath)
     }
 
@@ -39,11 +55,38 @@ public enum SelfSignedCertificate {
         defer { X509_free(certificate) }
         var tomorrow = time(nil) + 86_400
         guard X509_cmp_time(X509_get0_notAfter(certificate), &tomorrow) > 0 else { return false }
+        // OpenSSL matches no wildcard whose parent has a single label (`*.localhost`), so wildcards are not
+        // checked here; every other name must verify exactly as a client would check it.
         return names.allSatisfy { name in
             if isIPAddress(name) { return X509_check_ip_asc(certificate, name, 0) == 1 }
-            let probe = name.hasPrefix("*.") ? "probe" + name.dropFirst(1) : name
-            return X509_check_host(certificate, probe, probe.utf8.count, 0, nil) == 1
+            return name.hasPrefix("*.") || X509_check_host(certificate, name, name.utf8.count, 0, nil) == 1
         }
+    }
+
+    /// The DNS names and IP addresses of a certificate's subjectAltName, in text form.
+    static func alternativeNames(of certificate: OpaquePointer) -> [String] {
+        guard let raw = X509_get_ext_d2i(certificate, NID_subject_alt_name, nil, nil) else { return [] }
+        let stack = OpaquePointer(raw)
+        defer { GENERAL_NAMES_free(stack) }
+        var names: [String] = []
+        for index in 0..<OPENSSL_sk_num(stack) {
+            guard let entry = OPENSSL_sk_value(stack, index)?.assumingMemoryBound(to: GENERAL_NAME.self).pointee else { continue }
+            guard let value = entry.d.ia5 else { continue }  // every member of the union is an ASN1_STRING
+            let bytes = Array(UnsafeBufferPointer(start: ASN1_STRING_get0_data(value), count: Int(ASN1_STRING_length(value))))
+            switch entry.type {
+            case GEN_DNS:
+                names.append(String(decoding: bytes, as: UTF8.self))
+            case GEN_IPADD where bytes.count == 4 || bytes.count == 16:
+                var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+                let family = bytes.count == 4 ? AF_INET : AF_INET6
+                if bytes.withUnsafeBytes({ inet_ntop(family, $0.baseAddress, &text, socklen_t(text.count)) }) != nil {
+                    names.append(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                }
+            default:
+                break
+            }
+        }
+        return names
     }
 
     private static func readCertificate(_ path: String) -> OpaquePointer? {
@@ -121,13 +164,14 @@ public enum SelfSignedCertificate {
 
     // MARK: - Names
 
-    static func isIPAddress(_ name: String) -> Bool {
+    /// Whether `name` is an IPv4 or IPv6 literal.
+    public static func isIPAddress(_ name: String) -> Bool {
         var v4 = in_addr(), v6 = in6_addr()
         return inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1
     }
 
     /// Letters, digits, `-` and `.`, with an optional leading `*.`; at most 253 characters.
-    static func isDNSName(_ name: String) -> Bool {
+    public static func isDNSName(_ name: String) -> Bool {
         let body = name.hasPrefix("*.") ? String(name.dropFirst(2)) : name
         guard !body.isEmpty, name.utf8.count <= 253, !body.hasPrefix("."), !body.hasSuffix("."), !body.contains("..") else { return false }
         return body.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x2E }

@@ -80,7 +80,10 @@ public final class MockServer: Sendable {
             case (let certificate?, let key?):
                 paths = (certificate, key)
             case (nil, nil):
-                paths = try SelfSignedCertificate.ensure(in: configuration.tlsDirectory, extraNames: configuration.tlsNames)
+                // OpenSSL clients do not match `*.localhost`, so the app's own host names are named explicitly.
+                let appNames = ["\(application.subdomain).localhost", "\(application.id).localhost"]
+                    .filter { SelfSignedCertificate.isDNSName($0) }
+                paths = try SelfSignedCertificate.ensure(in: configuration.tlsDirectory, extraNames: appNames + configuration.tlsNames)
             default:
                 throw StartError(description: "give both --tls-cert and --tls-key, or neither")
             }

@@ -17,6 +17,8 @@ class Mock:
         self.ready_line = ready_line
         fields = dict(part.split("=", 1) for part in ready_line.split(" token=")[0].split()[2:])
         self.url = fields["url"]
+        self.https_url = fields["https-url"]
+        self.certificate = fields["certificate"]
         self.application = fields["application"]
         self.token = ready_line.split(" token=", 1)[1]
         self.api = self.url + "/api"

@@ -1,0 +1,189 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import COpenSSL
+import Foundation
+import Testing
+
+@testable import HTTP
+
+/// A TLS client on OpenSSL that verifies the server like curl or Python would: against a CA file, for a name.
+final class TLSTestClient {
+    private let context: OpaquePointer
+    private let ssl: OpaquePointer
+    private let fd: Int32
+    let verified: Bool
+    let alpn: String?
+
+    enum Failure: Error { case connect, handshake(String) }
+
+    /// Connects to 127.0.0.1:`port` and handshakes, verifying the certificate for `name` (a DNS name or IP).
+    init(port: Int, caFile: String, name: String, maxVersion: Int32 = 0) throws {
+        guard let context = SSL_CTX_new(TLS_client_method()) else { throw Failure.connect }
+        self.context = context
+        SSL_CTX_load_verify_locations(context, caFile, nil)
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        if maxVersion != 0 {
+            _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(TLS1_VERSION), nil)
+            _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_MAX_PROTO_VERSION, Int(maxVersion), nil)
+            SSL_CTX_set_security_level(context, 0)
+        }
+        guard let ssl = SSL_new(context) else { SSL_CTX_free(context); throw Failure.connect }
+        self.ssl = ssl
+        let param = SSL_get0_param(ssl)
+        if SelfSignedCertificate.isIPAddress(name) {
+            X509_VERIFY_PARAM_set1_ip_asc(param, name)
+        } else {
+            X509_VERIFY_PARAM_set1_host(param, name, 0)
+            _ = name.withCString { SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: $0)) }
+        }
+        let protocols: [UInt8] = [8] + Array("http/1.1".utf8)
+        _ = SSL_set_alpn_protos(ssl, protocols, UInt32(protocols.count))
+
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { throw Failure.connect }
+        SSL_set_fd(ssl, fd)
+        guard SSL_connect(ssl) == 1 else {
+            let result = SSL_get_verify_result(ssl)
+            throw Failure.handshake(String(cString: X509_verify_cert_error_string(result)))
+        }
+        verified = SSL_get_verify_result(ssl) == X509_V_OK
+        var selected: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &selected, &length)
+        alpn = selected.map { String(decoding: UnsafeBufferPointer(start: $0, count: Int(length)), as: UTF8.self) }
+    }
+
+    deinit {
+        SSL_free(ssl)
+        SSL_CTX_free(context)
+        close(fd)
+    }
+
+    /// Sends `request` and reads until the server closes the connection.
+    func exchange(_ request: String) -> String {
+        let bytes = Array(request.utf8)
+        _ = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+            if n <= 0 { break }
+            out += buffer[0..<Int(n)]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+@Suite struct TLSTests {
+    static func makeServer(extraNames: [String] = []) throws -> (HTTPServer, String, URL) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let paths = try SelfSignedCertificate.ensure(in: folder.path, extraNames: extraNames)
+        var configuration = HTTPServerConfiguration()
+        configuration.readTimeout = 2
+        configuration.headerTimeout = 2
+        configuration.tls = try TLSContext(certificatePath: paths.certificatePath, privateKeyPath: paths.privateKeyPath)
+        let server = HTTPServer(
+            configuration: configuration,
+            handler: { request in
+                HTTPResponse(status: 200, headers: HTTPHeaders([("Connection", "close")]), body: Array("tls=\(request.isTLS)".utf8))
+            },
+            errorResponder: { HTTPResponse(status: $0.status) })
+        try server.start()
+        return (server, paths.certificatePath, folder)
+    }
+
+    @Test(arguments: ["localhost", "app.localhost", "127.0.0.1", "::1", "mock.test"])
+    func theGeneratedCertificateVerifiesForEveryNameItPromises(_ name: String) throws {
+        let (server, certificate, folder) = try Self.makeServer(extraNames: ["mock.test", "app.localhost"])
+        defer { server.stop(); try? FileManager.default.removeItem(at: folder) }
+        let client = try TLSTestClient(port: server.port, caFile: certificate, name: name)
+        #expect(client.verified)
+        #expect(client.alpn == "http/1.1")
+        let reply = client.exchange("GET /x HTTP/1.1\r\nHost: \(name)\r\n\r\n")
+        #expect(reply.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(reply.hasSuffix("\r\n\r\ntls=true"))
+    }
+
+    @Test func aNameTheCertificateDoesNotCarryFailsVerification() throws {
+        let (server, certificate, folder) = try Self.makeServer()
+        defer { server.stop(); try? FileManager.default.removeItem(at: folder) }
+        #expect(throws: TLSTestClient.Failure.self) { try TLSTestClient(port: server.port, caFile: certificate, name: "example.com") }
+        // The failed handshake closed that connection only.
+        let client = try TLSTestClient(port: server.port, caFile: certificate, name: "localhost")
+        #expect(client.exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200 OK"))
+    }
+
+    @Test func tls11IsRefusedAndTheServerCarriesOn() throws {
+        let (server, certificate, folder) = try Self.makeServer()
+        defer { server.stop(); try? FileManager.default.removeItem(at: folder) }
+        #expect(throws: TLSTestClient.Failure.self) {
+            try TLSTestClient(port: server.port, caFile: certificate, name: "localhost", maxVersion: Int32(TLS1_1_VERSION))
+        }
+        let client = try TLSTestClient(port: server.port, caFile: certificate, name: "127.0.0.1")
+        #expect(client.exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200 OK"))
+    }
+
+    @Test func plainHTTPAndGarbageThatLooksLikeTLSShareThePort() throws {
+        let (server, certificate, folder) = try Self.makeServer()
+        defer { server.stop(); try? FileManager.default.removeItem(at: folder) }
+        let plain = try RawClient(port: server.port)
+        try plain.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try plain.readToEnd().hasSuffix("\r\n\r\ntls=false"))
+        let fake = try RawClient(port: server.port)
+        try fake.send([0x16, 0x03, 0x01, 0x00, 0x04, 0xFF, 0x00, 0x00, 0x00])  // a handshake record of an unknown type
+        let answer = try fake.readToEnd()  // returns once the server has closed: at most a TLS alert, no HTTP
+        #expect(!answer.contains("HTTP/"))
+        let client = try TLSTestClient(port: server.port, caFile: certificate, name: "localhost")
+        #expect(client.verified)
+    }
+
+    @Test func theWildcardLocalhostNameIsInTheCertificate() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let paths = try SelfSignedCertificate.ensure(in: folder.path)
+        let bio = try #require(BIO_new_file(paths.certificatePath, "r"))
+        defer { BIO_free(bio) }
+        let certificate = try #require(PEM_read_bio_X509(bio, nil, nil, nil))
+        defer { X509_free(certificate) }
+        // The DER of the SAN extension holds the name's bytes.
+        let index = X509_get_ext_by_NID(certificate, NID_subject_alt_name, -1)
+        let data = try #require(X509_EXTENSION_get_data(X509_get_ext(certificate, index)))
+        let der = Array(UnsafeBufferPointer(start: ASN1_STRING_get0_data(data), count: Int(ASN1_STRING_length(data))))
+        #expect(String(decoding: der, as: UTF8.self).contains("*.localhost"))
+    }
+
+    @Test func theCertificateIsReusedUntilANewNameIsAsked() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try SelfSignedCertificate.ensure(in: folder.path)
+        let original = try Data(contentsOf: URL(fileURLWithPath: first.certificatePath))
+        _ = try SelfSignedCertificate.ensure(in: folder.path)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first.certificatePath)) == original)
+        _ = try SelfSignedCertificate.ensure(in: folder.path, extraNames: ["10.1.2.3", "one.test"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first.certificatePath)) != original)
+        // A new name keeps the old ones: another server may still present them.
+        _ = try SelfSignedCertificate.ensure(in: folder.path, extraNames: ["two.test"])
+        let bio = try #require(BIO_new_file(first.certificatePath, "r"))
+        let certificate = try #require(PEM_read_bio_X509(bio, nil, nil, nil))
+        BIO_free(bio)
+        defer { X509_free(certificate) }
+        #expect(Set(SelfSignedCertificate.alternativeNames(of: certificate)) == Set(SelfSignedCertificate.defaultNames + ["10.1.2.3", "one.test", "two.test"]))
+        let attributes = try FileManager.default.attributesOfItem(atPath: first.privateKeyPath)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(throws: TLSError.self) { try SelfSignedCertificate.ensure(in: folder.path, extraNames: ["bad name,DNS:evil"]) }
+    }
+}
