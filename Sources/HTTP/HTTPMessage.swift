@@ -115,8 +115,10 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
     case notImplemented(String)
     /// Every connection slot is taken (`maxConnections`): 503, sent without reading the request.
     case tooManyConnections
-    /// The request head did not arrive within `headerTimeout`: 408.
+    /// The request head did not arrive within `headerTimeout`, or its body within `readTimeout`: 408.
     case requestTimeout
+    /// The server is stopping and takes no new request: 503.
+    case shuttingDown
 
     /// The status code that answers this error.
     public var status: Int {
@@ -128,6 +130,7 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
         case .notImplemented: 501
         case .tooManyConnections: 503
         case .requestTimeout: 408
+        case .shuttingDown: 503
         }
     }
 
@@ -140,7 +143,8 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
         case .versionNotSupported: "Only HTTP/1.0 and HTTP/1.1 are supported."
         case .notImplemented(let what): "\(what) is not supported."
         case .tooManyConnections: "The server is handling too many connections; retry shortly."
-        case .requestTimeout: "The request line and headers did not arrive in time."
+        case .requestTimeout: "The request did not arrive in time."
+        case .shuttingDown: "The server is shutting down."
         }
     }
 }

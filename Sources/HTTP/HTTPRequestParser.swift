@@ -37,7 +37,27 @@ public struct HTTPRequestParser: Sendable {
         /// Buffer index of the first body byte.
         var bodyStart: Int
         var bodyLength: Int
+        /// Set for a chunked body (RFC 9112 §7.1): where decoding goes on, and what has been decoded so far.
+        var chunked: ChunkedBody?
     }
+
+    /// The progress of decoding a chunked body.
+    private struct ChunkedBody: Sendable {
+        enum Step: Sendable, Equatable {
+            case size
+            case data(Int)
+            case trailers
+        }
+        var step = Step.size
+        /// Buffer index where the next chunk-size line, chunk data or trailer line begins.
+        var cursor: Int
+        var decoded: [UInt8] = []
+        /// Bytes of trailer fields so far (bounded like the header section).
+        var trailerBytes = 0
+    }
+
+    /// The longest chunk-size line accepted, extensions included (they are ignored).
+    static let maxChunkSizeLine = 1024
 
     /// How a request's body is delimited (RFC 9112 §6.3). The seam where chunked decoding will plug in.
     enum BodyFraming: Equatable {
@@ -72,6 +92,9 @@ public struct HTTPRequestParser: Sendable {
 
     /// True while part of a request head has arrived but not all of it (the server's header deadline runs).
     public var isReadingHead: Bool { pending == nil && failure == nil && bufferedByteCount > 0 }
+
+    /// True while a request's head is complete but its body is not (the server's body deadline runs).
+    public var isReadingBody: Bool { pending != nil && failure == nil }
 
     /// Adds received bytes. Cheap: bytes are copied once; parsing happens in `nextRequest()`.
     public mutating func append(_ bytes: some Collection<UInt8>) {
@@ -126,12 +149,13 @@ public struct HTTPRequestParser: Sendable {
                 pending = PendingHead(head: head.parsed, bodyStart: headEnd, bodyLength: length)
                 start = headEnd
             case .chunked:
-                // Seam for a later task: chunked decoding (RFC 9112 §7.1) would read the body here.
-                throw .notImplemented("Transfer-Encoding")
+                pending = PendingHead(head: head.parsed, bodyStart: headEnd, bodyLength: 0, chunked: ChunkedBody(cursor: headEnd))
+                start = headEnd
             }
             continueAnswered = false
         }
         guard let request = pending else { return nil }
+        if request.chunked != nil { return try decodeChunked() }
         let bodyEnd = request.bodyStart + request.bodyLength
         guard buffer.count >= bodyEnd else { return nil }
         let body = request.bodyLength == 0 ? [] : Array(buffer[request.bodyStart..<bodyEnd])
@@ -144,17 +168,96 @@ public struct HTTPRequestParser: Sendable {
             version: h.version, headers: h.headers, body: body)
     }
 
+    /// Decodes as much of a chunked body as has arrived (RFC 9112 §7.1): `chunk-size [; ext] CRLF data CRLF`,
+    /// repeated, then `0 CRLF`, trailer fields (read and dropped) and CRLF. Returns the request once complete.
+    /// - Throws: `.bodyTooLarge` once the decoded size passes `maxBodyBytes`; `.malformed` for a size that is not
+    ///   hex, a size line over 1 KiB, data not followed by CRLF, or a bad trailer line; `.headerSectionTooLarge`
+    ///   for trailers over `maxHeaderBytes`.
+    private mutating func decodeChunked() throws(HTTPRequestError) -> HTTPRequest? {
+        guard var request = pending, var body = request.chunked else { return nil }
+        defer { if pending != nil { pending?.chunked = body } }
+        while true {
+            switch body.step {
+            case .size:
+                guard let lineEnd = try lineEnd(from: body.cursor, limit: Self.maxChunkSizeLine, what: "chunk-size line") else { return nil }
+                var digits = buffer[body.cursor..<lineEnd]
+                if let semicolon = digits.firstIndex(of: UInt8(ascii: ";")) { digits = digits[digits.startIndex..<semicolon] }
+                while let last = digits.last, last == 0x20 || last == 0x09 { digits = digits.dropLast() }
+                guard !digits.isEmpty, digits.count <= 16, digits.allSatisfy({ Self.hexValue($0) != nil }) else {
+                    throw .malformed("invalid chunk size")
+                }
+                let size = digits.reduce(0) { $0 << 4 | Int(Self.hexValue($1) ?? 0) }
+                guard size >= 0, size <= maxBodyBytes - body.decoded.count else { throw .bodyTooLarge }
+                body.cursor = lineEnd + 2
+                body.step = size == 0 ? .trailers : .data(size)
+            case .data(let size):
+                guard buffer.count >= body.cursor + size + 2 else { return nil }
+                guard buffer[body.cursor + size] == 13, buffer[body.cursor + size + 1] == 10 else {
+                    throw .malformed("chunk data is not followed by CRLF")
+                }
+                body.decoded.append(contentsOf: buffer[body.cursor..<body.cursor + size])
+                body.cursor += size + 2
+                body.step = .size
+            case .trailers:
+                guard let lineEnd = try lineEnd(from: body.cursor, limit: maxHeaderBytes - body.trailerBytes, what: "trailer section") else {
+                    return nil
+                }
+                let line = buffer[body.cursor..<lineEnd]
+                body.trailerBytes += line.count + 2
+                body.cursor = lineEnd + 2
+                guard line.isEmpty else {
+                    _ = try Self.parseFieldLine(line)  // checked, then dropped (RFC 9112 §7.1.2)
+                    continue
+                }
+                pending = nil
+                start = body.cursor
+                searchFrom = body.cursor
+                request.chunked = nil
+                let h = request.head
+                return HTTPRequest(
+                    method: h.method, target: h.target, path: h.path, pathSegments: h.pathSegments, query: h.query,
+                    version: h.version, headers: h.headers, body: body.decoded)
+            }
+        }
+    }
+
+    /// The index of the CR of the next CRLF at or after `from`, or nil when none has arrived yet.
+    /// - Throws: `.malformed` for a bare CR or LF, or more than `limit` bytes without a line end
+    ///   (`.headerSectionTooLarge` when `what` is the trailer section).
+    private func lineEnd(from: Int, limit: Int, what: String) throws(HTTPRequestError) -> Int? {
+        var i = from
+        while i < buffer.count {
+            if i - from > limit {
+                if what == "trailer section" { throw .headerSectionTooLarge }
+                throw .malformed("\(what) too long")
+            }
+            let b = buffer[i]
+            if b == 13 {
+                guard i + 1 < buffer.count else { return nil }
+                guard buffer[i + 1] == 10 else { throw .malformed("bare CR in \(what)") }
+                return i
+            }
+            if b == 10 { throw .malformed("bare LF in \(what)") }
+            i += 1
+        }
+        if i - from > limit {
+            if what == "trailer section" { throw .headerSectionTooLarge }
+            throw .malformed("\(what) too long")
+        }
+        return nil
+    }
+
     /// Drops consumed bytes from the front of the buffer when that is worth the copy.
     private mutating func compact() {
         if start == 0 { return }
         if start >= buffer.count {
             buffer.removeAll(keepingCapacity: true)
-            pending = pending.map { var p = $0; p.bodyStart -= start; return p }
+            pending = pending.map { var p = $0; p.bodyStart -= start; p.chunked?.cursor -= start; return p }
             searchFrom = max(0, searchFrom - start)
             start = 0
         } else if start >= 4096 && start * 2 >= buffer.count {
             buffer.removeSubrange(0..<start)
-            pending = pending.map { var p = $0; p.bodyStart -= start; return p }
+            pending = pending.map { var p = $0; p.bodyStart -= start; p.chunked?.cursor -= start; return p }
             searchFrom -= start
             start = 0
         }
@@ -204,17 +307,23 @@ public struct HTTPRequestParser: Sendable {
     private struct Head {
         var parsed: ParsedHead
         var contentLengths: [String]
-        var hasTransferEncoding: Bool
+        /// The transfer codings named by every `Transfer-Encoding` field, in order, lower-cased.
+        var transferCodings: [String]
     }
 
     /// Decides how the body is delimited (RFC 9112 §6.1–§6.3).
     private func bodyFraming(_ head: Head) throws(HTTPRequestError) -> BodyFraming {
-        if head.hasTransferEncoding {
+        if !head.transferCodings.isEmpty {
             if !head.contentLengths.isEmpty {
                 throw .malformed("both Transfer-Encoding and Content-Length are present")
             }
             if head.parsed.version == .http1_0 {
                 throw .malformed("Transfer-Encoding in an HTTP/1.0 request")
+            }
+            // chunked must be the final coding of a request (RFC 9112 §6.3); other codings are not implemented.
+            guard head.transferCodings.last == "chunked" else { throw .malformed("the final transfer coding is not chunked") }
+            guard head.transferCodings.count == 1 else {
+                throw .notImplemented("Transfer-Encoding \(head.transferCodings.dropLast().joined(separator: ", "))")
             }
             return .chunked
         }
@@ -276,14 +385,16 @@ public struct HTTPRequestParser: Sendable {
 
         var headers = HTTPHeaders()
         var contentLengths: [String] = []
-        var hasTransferEncoding = false
+        var transferCodings: [String] = []
         var hostCount = 0
         for line in lines.dropFirst() where !line.isEmpty {
             let (name, value) = try Self.parseFieldLine(line)
             if name.caseInsensitiveEquals("Content-Length") {
                 contentLengths.append(value)
             } else if name.caseInsensitiveEquals("Transfer-Encoding") {
-                hasTransferEncoding = true
+                let codings = value.split(separator: ",", omittingEmptySubsequences: false).map { String(Substring(Self.trimOWS($0.utf8))).lowercased() }
+                guard !codings.isEmpty, !codings.contains("") else { throw .malformed("empty transfer coding") }
+                transferCodings += codings
             } else if name.caseInsensitiveEquals("Host") {
                 hostCount += 1
                 guard value.utf8.allSatisfy(Self.isHostByte) else { throw .malformed("invalid Host value") }
@@ -293,11 +404,18 @@ public struct HTTPRequestParser: Sendable {
         if hostCount > 1 { throw .malformed("more than one Host header") }
         if version == .http1_1 && hostCount == 0 { throw .malformed("HTTP/1.1 request without a Host header") }
 
-        let (path, pathSegments, query) = try Self.splitTarget(target)
+        // absolute-form (RFC 9112 §3.2.2): route by its path, and its authority replaces the Host value.
+        var originTarget = target
+        if let (authority, rest) = Self.absoluteFormSplit(target) {
+            guard !authority.isEmpty, authority.allSatisfy(Self.isHostByte) else { throw .malformed("invalid authority in the request target") }
+            headers.set("Host", String(decoding: authority, as: UTF8.self))
+            originTarget = rest
+        }
+        let (path, pathSegments, query) = try Self.splitTarget(originTarget)
         let parsed = ParsedHead(
             method: method, target: String(decoding: target, as: UTF8.self), path: path,
             pathSegments: pathSegments, query: query, version: version, headers: headers)
-        return Head(parsed: parsed, contentLengths: contentLengths, hasTransferEncoding: hasTransferEncoding)
+        return Head(parsed: parsed, contentLengths: contentLengths, transferCodings: transferCodings)
     }
 
     /// `method SP request-target SP HTTP-version` (RFC 9112 §3).
@@ -314,13 +432,29 @@ public struct HTTPRequestParser: Sendable {
         guard !target.isEmpty else { throw .malformed("invalid request line (extra space?)") }
         guard !versionBytes.contains(0x20) else { throw .malformed("invalid request line (extra space?)") }
         let version = try parseVersion(versionBytes)
-        guard target.first == UInt8(ascii: "/") else {
-            throw .malformed("only origin-form request targets (starting with /) are supported")
-        }
         guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "#") }) else {
             throw .malformed("invalid character in the request target")
         }
+        guard target.first == UInt8(ascii: "/") || absoluteFormSplit(target) != nil else {
+            throw .malformed("the request target is neither origin-form (/path) nor absolute-form (http://host/path)")
+        }
         return (String(decoding: method, as: UTF8.self), target, version)
+    }
+
+    /// Splits an absolute-form target `http://authority/path?query` (scheme http or https, any case) into the
+    /// authority and the origin-form rest (`/` when the path is empty); nil for anything else.
+    static func absoluteFormSplit(_ target: ArraySlice<UInt8>) -> (authority: ArraySlice<UInt8>, rest: ArraySlice<UInt8>)? {
+        let text = target.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        let schemeLength: Int
+        if text.starts(with: Array("http://".utf8)) { schemeLength = 7 }
+        else if text.starts(with: Array("https://".utf8)) { schemeLength = 8 }
+        else { return nil }
+        let afterScheme = target.dropFirst(schemeLength)
+        let authorityEnd = afterScheme.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? afterScheme.endIndex
+        let authority = afterScheme[afterScheme.startIndex..<authorityEnd]
+        var rest = afterScheme[authorityEnd...]
+        if rest.first != UInt8(ascii: "/") { rest = ArraySlice([UInt8(ascii: "/")] + rest) }
+        return (authority, rest)
     }
 
     /// `HTTP-version = "HTTP/" DIGIT "." DIGIT` (RFC 9112 §2.3), case-sensitive.

@@ -49,6 +49,8 @@ public final class HTTPServer: Sendable {
         let stream: any ByteStream
         /// Set by the connection's thread when it starts.
         var thread: pthread_t?
+        /// True from a request's hand-over to the handler until its response is written.
+        var busy = false
     }
 
     private struct State {
@@ -60,6 +62,8 @@ public final class HTTPServer: Sendable {
         var port = 0
         var connections: [Int: Connection] = [:]
         var nextConnectionID = 0
+        /// Set by a graceful stop: connections finish the request in hand, then close.
+        var draining = false
     }
 
     /// How long a closing connection keeps discarding input after its last response (see `ByteStream.finish`).
@@ -113,14 +117,19 @@ public final class HTTPServer: Sendable {
             }
             s = State(
                 phase: .running, listenFD: listenFD, wakeRead: pipeFDs[0], wakeWrite: pipeFDs[1],
-                acceptThread: thread, port: port, connections: [:], nextConnectionID: s.nextConnectionID)
+                acceptThread: thread, port: port, connections: [:], nextConnectionID: s.nextConnectionID, draining: false)
         }
     }
 
-    /// Stops accepting, closes the listener, ends every open connection (a handler already running finishes, but
-    /// its response is not delivered), and waits for the accept thread and the connection threads to exit.
-    /// Idempotent and callable from any thread, a handler included (the calling connection is not waited for).
-    public func stop() {
+    /// Stops accepting, closes the listener, ends every open connection, and waits for the accept thread and the
+    /// connection threads to exit. Idempotent and callable from any thread, a handler included (the calling
+    /// connection is not waited for).
+    ///
+    /// With a `gracePeriod` (seconds), requests already being handled finish and their responses are delivered
+    /// (with `Connection: close`) before their connections close; idle connections close at once; whatever is
+    /// still running when the period ends is cut off. Without one, a handler already running finishes but its
+    /// response is not delivered.
+    public func stop(gracePeriod: Double = 0) {
         let me = pthread_self()
         enum Claim { case stop(accept: pthread_t?, wake: Int32), wait, nothing }
         let claim = state.withLock { s -> Claim in
@@ -150,7 +159,18 @@ public final class HTTPServer: Sendable {
                 s.wakeRead = -1
                 s.wakeWrite = -1
                 s.acceptThread = nil
-                for connection in s.connections.values { connection.stream.interrupt() }
+                s.draining = true
+                for connection in s.connections.values where !connection.busy || gracePeriod <= 0 {
+                    connection.stream.interrupt()
+                }
+            }
+            if gracePeriod > 0 {
+                let deadline = SocketStream.monotonicNanos() + Int(min(gracePeriod, 3600) * 1e9)
+                while SocketStream.monotonicNanos() < deadline,
+                      state.withLock({ s in s.connections.values.contains { $0.thread != me } }) {
+                    usleep(2000)
+                }
+                state.withLock { s in for connection in s.connections.values { connection.stream.interrupt() } }
             }
             while state.withLock({ s in s.connections.values.contains { $0.thread != me } }) { usleep(1000) }
             state.withLock { $0.phase = .stopped }
@@ -369,7 +389,7 @@ public final class HTTPServer: Sendable {
             socket.close()
             return
         }
-        let ending = runConnection(stream, remote: remote)
+        let ending = runConnection(stream, id: id, remote: remote)
         if ending == .graceful {
             stream.finish(
                 lingerSeconds: min(Self.lingerSeconds, max(0, configuration.readTimeout)),
@@ -393,11 +413,13 @@ public final class HTTPServer: Sendable {
         return TLSStream.handshake(on: socket, context: tls)
     }
 
-    private func runConnection(_ stream: any ByteStream, remote: String) -> Ending {
+    private enum RequestPhase { case head, body }
+
+    private func runConnection(_ stream: any ByteStream, id: Int, remote: String) -> Ending {
         var parser = HTTPRequestParser(
             maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
         var chunk = [UInt8](repeating: 0, count: Self.readChunkBytes)
-        var headStartedAt: Int?  // CLOCK_MONOTONIC ns when the current partial head began to arrive
+        var deadline: (phase: RequestPhase, at: Int)?  // CLOCK_MONOTONIC ns by which the current part must be in
         while true {
             // Answer every complete request already buffered, in order (pipelining, RFC 9112 §9.3.2).
             while true {
@@ -412,12 +434,19 @@ public final class HTTPServer: Sendable {
                 guard var request = next else { break }
                 request.remoteAddress = remote
                 request.isTLS = stream is TLSStream
-                let response = handler(request)
-                let keepAlive = Self.keepsAlive(request: request, response: response)
+                // A graceful stop lets this request finish; the connection then closes after the response.
+                let draining = state.withLock { s -> Bool in
+                    s.connections[id]?.busy = true
+                    return s.draining
+                }
+                let response = draining ? errorResponder(.shuttingDown) : handler(request)
+                let keepAlive = Self.keepsAlive(request: request, response: response) && !state.withLock { $0.draining }
                 let connection: String? = keepAlive ? (request.version == .http1_0 ? "keep-alive" : nil) : "close"
                 let bytes = HTTPResponseEncoding.encode(
                     response, headOnly: request.method == "HEAD", connection: connection)
-                guard stream.write(bytes) else { return .abort }
+                let written = stream.write(bytes)
+                state.withLock { $0.connections[id]?.busy = false }
+                guard written else { return .abort }
                 if !keepAlive { return .graceful }
             }
             if parser.takeContinueRequest() {
@@ -425,25 +454,29 @@ public final class HTTPServer: Sendable {
             }
             // A head that trickles in must still arrive whole within headerTimeout (RFC 9112 §9.5 lets a server
             // close a connection it has waited on long enough); an idle connection waits up to readTimeout.
-            var timeout = configuration.readTimeout
-            if parser.isReadingHead {
+            // A body must then arrive whole within readTimeout of the head's end, however slowly it trickles.
+            var timeout = parser.bufferedByteCount == 0 ? configuration.idleTimeout : configuration.readTimeout
+            let phase: RequestPhase? = parser.isReadingHead ? .head : parser.isReadingBody ? .body : nil
+            if let phase {
                 let now = SocketStream.monotonicNanos()
-                let started = headStartedAt ?? now
-                headStartedAt = started
-                let remaining = configuration.headerTimeout - Double(now - started) / 1e9
+                if deadline?.phase != phase {
+                    let allowed = phase == .head ? configuration.headerTimeout : configuration.readTimeout
+                    deadline = (phase, now + Int(min(max(allowed, 0), 1e6) * 1e9))
+                }
+                let remaining = Double((deadline?.at ?? now) - now) / 1e9
                 guard remaining > 0 else {
                     let bytes = HTTPResponseEncoding.encode(errorResponder(.requestTimeout), headOnly: false, connection: "close")
                     return stream.write(bytes) ? .graceful : .abort
                 }
                 timeout = min(timeout, remaining)
             } else {
-                headStartedAt = nil
+                deadline = nil
             }
             let result = chunk.withUnsafeMutableBytes { stream.read(into: $0, timeout: timeout) }
             switch result {
             case .bytes(let count):
                 parser.append(chunk[0..<min(count, chunk.count)])
-            case .timedOut where headStartedAt != nil:
+            case .timedOut where deadline != nil:
                 continue  // the deadline check above answers 408
             default:
                 return .abort

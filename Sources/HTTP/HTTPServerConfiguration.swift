@@ -10,8 +10,11 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxHeaderBytes: Int = 16 * 1024
     /// Request body, in bytes; a larger `Content-Length` is answered 413 before the body is read.
     public var maxBodyBytes: Int = 1024 * 1024
-    /// A read that waits longer than this closes the connection (an idle keep-alive connection included).
+    /// A read in the middle of a request that waits longer than this closes the connection; a request body must
+    /// also arrive whole within this many seconds of the end of its head (408 otherwise).
     public var readTimeout: Double = 30
+    /// A keep-alive connection with no request in progress is closed after this many idle seconds.
+    public var idleTimeout: Double = 15
     /// The whole request head (request line and headers) must arrive within this many seconds of its first byte,
     /// however slowly it trickles in; otherwise the answer is 408 and the connection closes (slowloris defence).
     public var headerTimeout: Double = 10

@@ -122,8 +122,9 @@ public final class MockServer: Sendable {
         boundPort.value.store(server.port, ordering: .relaxed)
     }
 
-    /// Stops listening and closes every connection.
-    public func stop() { server.stop() }
+    /// Stops listening and closes every connection. With a `gracePeriod` (seconds), requests in progress finish
+    /// and are answered first (SIGINT/SIGTERM use 10 s).
+    public func stop(gracePeriod: Double = 0) { server.stop(gracePeriod: gracePeriod) }
 
     /// The bound port (the chosen one when configured with 0).
     public var port: Int { server.port }

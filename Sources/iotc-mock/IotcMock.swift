@@ -78,7 +78,7 @@ struct IotcMock: ParsableCommand {
         FileHandle.standardOutput.write(Data((server.readyLine() + "\n").utf8))
         termination.wait()
         signalSources.forEach { $0.cancel() }
-        server.stop()
+        server.stop(gracePeriod: 10)  // requests in progress are answered before the process exits
     }
 
     /// Reads a boolean environment variable: unset or empty is false; 1/true/yes/on and 0/false/no/off in any case.

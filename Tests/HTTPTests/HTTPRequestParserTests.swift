@@ -178,10 +178,44 @@ private func isMalformed(_ error: HTTPRequestError?) -> Bool {
         #expect(parseError("GET / HTTP/0.9\r\nHost: h\r\n\r\n") == .versionNotSupported)
     }
 
-    @Test func transferEncodingIsNotImplementedYet() {
-        #expect(
-            parseError("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-                == .notImplemented("Transfer-Encoding"))
+    @Test func decodesAChunkedBodyWithExtensionsAndTrailersThenTheNextPipelinedRequest() throws {
+        let requests = try parseAll(
+            "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n"
+                + "5;name=value\r\nhello\r\n6\r\n world\r\nA \r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n"
+                + "GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(requests.count == 2)
+        #expect(requests.first?.body == Array("hello world0123456789".utf8))
+        #expect(requests.last?.path == "/next")
+    }
+
+    @Test func aChunkedBodyArrivingByteByByteGivesTheSameRequest() throws {
+        var parser = HTTPRequestParser()
+        var requests: [HTTPRequest] = []
+        for byte in "PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8 {
+            parser.append(CollectionOfOne(byte))
+            while let request = try parser.nextRequest() { requests.append(request) }
+        }
+        #expect(requests.map(\.body) == [Array("abc".utf8)])
+    }
+
+    @Test func aChunkedBodyOverTheLimitIsTooLargeBeforeItArrives() {
+        #expect(parseError("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n100001\r\n", maxBodyBytes: 1024 * 1024) == .bodyTooLarge)
+        #expect(parseError("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n", maxBodyBytes: 10) == .bodyTooLarge)
+    }
+
+    @Test func otherTransferCodingsAreNotImplemented() {
+        #expect(parseError("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") == .notImplemented("Transfer-Encoding gzip"))
+    }
+
+    @Test func absoluteFormTargetsRouteByTheirPathAndTheirAuthorityBecomesTheHost() throws {
+        let request = try #require(try parseAll("GET HTTP://example.test:8080/api/roles?x=1 HTTP/1.1\r\nHost: other\r\n\r\n").first)
+        #expect(request.pathSegments == ["api", "roles"])
+        #expect(request.queryValue("x") == "1")
+        #expect(request.headers["Host"] == "example.test:8080")
+        #expect(request.target == "HTTP://example.test:8080/api/roles?x=1")
+        let bare = try #require(try parseAll("GET http://h?q=2 HTTP/1.1\r\nHost: h\r\n\r\n").first)
+        #expect(bare.path == "/")
+        #expect(bare.queryValue("q") == "2")
     }
 
     @Test func answersExpectContinueOnceWhileTheBodyIsMissing() throws {
@@ -222,7 +256,15 @@ private func isMalformed(_ error: HTTPRequestError?) -> Bool {
         .init(name: "lowercase version", text: "GET / http/1.1\r\nHost: h\r\n\r\n"),
         .init(name: "two-digit version", text: "GET / HTTP/10.1\r\nHost: h\r\n\r\n"),
         .init(name: "missing version", text: "GET /\r\nHost: h\r\n\r\n"),
-        .init(name: "absolute-form", text: "GET http://h/ HTTP/1.1\r\nHost: h\r\n\r\n"),
+        .init(name: "absolute-form of another scheme", text: "GET ftp://h/ HTTP/1.1\r\nHost: h\r\n\r\n"),
+        .init(name: "absolute-form without authority", text: "GET http:///a HTTP/1.1\r\nHost: h\r\n\r\n"),
+        .init(name: "chunk size not hex", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+        .init(name: "chunk size negative", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n"),
+        .init(name: "chunk data too long", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n"),
+        .init(name: "chunk size line bare LF", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\nab\r\n"),
+        .init(name: "chunked not last", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
+        .init(name: "empty transfer coding", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked,\r\n\r\n"),
+        .init(name: "bad trailer", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nNoColon\r\n\r\n"),
         .init(name: "asterisk-form", text: "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"),
         .init(name: "fragment in target", text: "GET /a#b HTTP/1.1\r\nHost: h\r\n\r\n"),
         .init(name: "non-ASCII target", text: "GET /café HTTP/1.1\r\nHost: h\r\n\r\n"),

@@ -228,8 +228,8 @@ private func errorReply(_ status: Int, _ reason: String) -> String {
         #expect(try client.readResponse() == echo("GET", "/alive"))
     }
 
-    @Test func closesAnIdleConnectionAfterTheReadTimeout() throws {
-        let server = try startServer { $0.readTimeout = 0.2 }
+    @Test func closesAnIdleConnectionAfterTheIdleTimeout() throws {
+        let server = try startServer { $0.idleTimeout = 0.2 }
         defer { server.stop() }
         let client = try RawClient(port: server.port)
         try client.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -263,6 +263,68 @@ private func errorReply(_ status: Int, _ reason: String) -> String {
             usleep(50_000)
         }
         #expect(try client.readResponse() == echo("GET", "/a"))
+    }
+
+    @Test func decodesAChunkedRequestBody() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        try client.send("PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3;x=y\r\n!!!\r\n0\r\n\r\n")
+        #expect(try client.readResponse() == echo("PUT", "/c", "ok!!!"))
+    }
+
+    @Test func answers413ToAChunkedBodyOverTheLimit() throws {
+        let server = try startServer { $0.maxBodyBytes = 4 }
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        try client.send("PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n")
+        #expect(try client.readToEnd() == errorReply(413, "Content Too Large"))
+    }
+
+    @Test func answers400ToContentLengthWithTransferEncoding() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        try client.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        #expect(try client.readToEnd() == errorReply(400, "Bad Request"))
+    }
+
+    @Test func servesAnAbsoluteFormTarget() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET http://x/abs HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse() == echo("GET", "/abs"))
+    }
+
+    @Test func aBodyThatTricklesInPastTheReadTimeoutGets408() throws {
+        let server = try startServer { $0.readTimeout = 0.5 }
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        try client.send("PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        for _ in 0..<15 {  // one byte each 0.1 s: every read is in time, the body as a whole is not
+            usleep(100_000)
+            guard (try? client.send("a")) != nil else { break }
+        }
+        #expect(try client.readToEnd() == errorReply(408, "Request Timeout"))
+    }
+
+    @Test func aGracefulStopAnswersTheRequestInProgressAndClosesIdleConnections() throws {
+        let server = try startServer(handler: { request in
+            if request.path == "/slow" { usleep(400_000) }
+            return echoHandler(request)
+        })
+        let idle = try RawClient(port: server.port)
+        try idle.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try idle.readResponse() == echo("GET", "/a"))
+        let busy = try RawClient(port: server.port)
+        try busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        usleep(100_000)  // the handler is now running
+        let port = server.port
+        server.stop(gracePeriod: 5)
+        #expect(try busy.readToEnd() == echo("GET", "/slow", connection: "close"))
+        #expect(try idle.isClosedByServer())
+        #expect(throws: (any Error).self) { try RawClient(port: port).send("GET / HTTP/1.1\r\n\r\n") }
     }
 
     @Test func stopClosesOpenConnectionsAndTheListener() throws {
