@@ -11,7 +11,8 @@ public struct Authenticator: Sendable {
     /// is another application; no token with id `skn` exists (deleted, or never made); the signature, `se` or
     /// nonce do not match the stored token; or `se` is not in the future.
     /// - Throws: `CentralError.unauthenticated`, or `CentralError.internalError` when the store fails.
-    public func authenticate(_ authorization: [String], application: Application, roles: [Role], now: Int64) throws(CentralError) -> Principal {
+    /// - Returns: the principal, and the token's expiry in epoch milliseconds (for caching).
+    public func authenticate(_ authorization: [String], application: Application, roles: [Role], now: Int64) throws(CentralError) -> (Principal, Int64) {
         guard authorization.count == 1, let header = authorization.first,
               let sas = SharedAccessSignature.parse(header)
         else { throw .unauthenticated }
@@ -24,8 +25,9 @@ public struct Authenticator: Sendable {
         guard let token, sas.isValid(for: application, token: token), token.expiryMilliseconds > now else {
             throw .unauthenticated
         }
-        return Principal(
+        let principal = Principal(
             identity: .apiToken(id: token.id), roles: token.roles,
             applicationPermissions: Principal.permissions(of: token.roles, definitions: roles))
+        return (principal, token.expiryMilliseconds)
     }
 }

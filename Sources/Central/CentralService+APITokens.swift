@@ -40,6 +40,7 @@ extension CentralService {
             expiry = parsed
         }
         let token = APIToken(id: id, roles: roles, expiryMilliseconds: expiry, nonce: try Crypto.randomBytes(16))
+        defer { cache.invalidate() }
         guard try store.insert(token, appID: context.application.id) else {
             throw CentralError.invalidBody("An API token with id '\(id.clipped)' exists already; delete it first or choose another id.")
         }
@@ -51,6 +52,7 @@ extension CentralService {
 
     func removeAPIToken(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("tokenId")
+        defer { cache.invalidate() }  // the deleted token must fail from the next request on
         guard try store.deleteAPIToken(appID: context.application.id, id: id) else {
             throw CentralError.notFound("API token", id: id)
         }

@@ -11,6 +11,7 @@ public final class CentralService: Sendable {
     /// The current time in Unix epoch milliseconds.
     public let clock: @Sendable () -> Int64
     let authenticator: Authenticator
+    let cache = PrincipalCache()
 
     /// The response header that carries the request id on every response (assumed name, docs/fidelity.md).
     public static let requestIDHeader = "x-ms-request-id"
@@ -95,10 +96,20 @@ public final class CentralService: Sendable {
         }
 
         let roles: [Role]
-        do { roles = try store.roles(appID: application.id) } catch {
+        do { roles = try cache.roles(applicationID: application.id) { try store.roles(appID: application.id) } } catch {
             throw Self.storeFailure(error)
         }
-        let principal = try authenticator.authenticate(request.authorization, application: application, roles: roles, now: now)
+        let principal: Principal
+        if request.authorization.count == 1, let header = request.authorization.first,
+           let cached = cache.principal(for: header, applicationID: application.id, now: now) {
+            principal = cached
+        } else {
+            let (verified, expiry) = try authenticator.authenticate(request.authorization, application: application, roles: roles, now: now)
+            if let header = request.authorization.first {
+                cache.store(verified, for: header, applicationID: application.id, expiryMilliseconds: expiry)
+            }
+            principal = verified
+        }
         guard principal.applicationPermissions.contains(operation.permission) else {
             throw .forbidden(operationID: operation.operationID)
         }

@@ -32,7 +32,7 @@ public struct SharedAccessSignature: Sendable, Equatable {
         guard header.utf8.count <= 4096 else { return nil }
         let prefix = scheme + " "
         guard header.utf8.count > prefix.utf8.count,
-              String(header.prefix(prefix.count)).caseInsensitiveCompare(prefix) == .orderedSame
+              Validation.asciiCaseInsensitiveEquals(header.utf8.prefix(prefix.utf8.count), prefix.utf8)
         else { return nil }
         let parameterText = header.dropFirst(prefix.count).drop { $0 == " " }
         var fields: [String: String] = [:]
@@ -75,7 +75,8 @@ public struct SharedAccessSignature: Sendable, Equatable {
     }
 
     static func computeSignature(applicationID: String, tokenID: String, expiryMilliseconds: Int64, nonce: [UInt8], key: [UInt8]) -> [UInt8] {
-        let nonceHex = nonce.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        let nonceHex = String(decoding: nonce.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }, as: UTF8.self)
         let message = "\(applicationID)\n\(tokenID)\n\(expiryMilliseconds)\n\(nonceHex)"
         return Crypto.hmacSHA256(key: key, message: Array(message.utf8))
     }

@@ -49,8 +49,8 @@ public final class HTTPServer: Sendable {
         let stream: any ByteStream
         /// Set by the connection's thread when it starts.
         var thread: pthread_t?
-        /// True from a request's hand-over to the handler until its response is written.
-        var busy = false
+        /// Per-request flags the connection's thread sets without taking the server's lock.
+        let control: ConnectionControl
     }
 
     private struct State {
@@ -62,9 +62,17 @@ public final class HTTPServer: Sendable {
         var port = 0
         var connections: [Int: Connection] = [:]
         var nextConnectionID = 0
-        /// Set by a graceful stop: connections finish the request in hand, then close.
-        var draining = false
     }
+
+    /// Flags of one connection, read by `stop` and written by the connection's thread, lock-free (a lock taken on
+    /// every request was the main cost under load).
+    private final class ConnectionControl: Sendable {
+        /// True from a request's hand-over to the handler until its response is written.
+        let busy = Atomic<Bool>(false)
+    }
+
+    /// Set by a graceful stop: connections finish the request in hand, then close.
+    private let draining = Atomic<Bool>(false)
 
     /// How long a closing connection keeps discarding input after its last response (see `ByteStream.finish`).
     static let lingerSeconds = 1.0
@@ -117,7 +125,8 @@ public final class HTTPServer: Sendable {
             }
             s = State(
                 phase: .running, listenFD: listenFD, wakeRead: pipeFDs[0], wakeWrite: pipeFDs[1],
-                acceptThread: thread, port: port, connections: [:], nextConnectionID: s.nextConnectionID, draining: false)
+                acceptThread: thread, port: port, connections: [:], nextConnectionID: s.nextConnectionID)
+            draining.store(false, ordering: .sequentiallyConsistent)
         }
     }
 
@@ -159,8 +168,9 @@ public final class HTTPServer: Sendable {
                 s.wakeRead = -1
                 s.wakeWrite = -1
                 s.acceptThread = nil
-                s.draining = true
-                for connection in s.connections.values where !connection.busy || gracePeriod <= 0 {
+                draining.store(true, ordering: .sequentiallyConsistent)
+                for connection in s.connections.values
+                where !connection.control.busy.load(ordering: .sequentiallyConsistent) || gracePeriod <= 0 {
                     connection.stream.interrupt()
                 }
             }
@@ -329,23 +339,24 @@ public final class HTTPServer: Sendable {
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         let stream = SocketStream(fd: fd)
 
-        enum Decision { case serve(Int), reject, drop }
+        enum Decision { case serve(Int, ConnectionControl), reject, drop }
         let limit = max(1, configuration.maxConnections)
         let decision = state.withLock { s -> Decision in
             guard s.phase == .running else { return .drop }
             guard s.connections.count < limit else { return .reject }
             let id = s.nextConnectionID
             s.nextConnectionID &+= 1
-            s.connections[id] = Connection(stream: stream, thread: nil)
-            return .serve(id)
+            let control = ConnectionControl()
+            s.connections[id] = Connection(stream: stream, thread: nil, control: control)
+            return .serve(id, control)
         }
         switch decision {
         case .drop:
             stream.close()
         case .reject:
             reject(stream)
-        case .serve(let id):
-            let started = spawnThread(detached: true) { [self] in serve(id: id, stream: stream, remote: remote) }
+        case .serve(let id, let control):
+            let started = spawnThread(detached: true) { [self] in serve(id: id, control: control, stream: stream, remote: remote) }
             if started == nil {
                 state.withLock { _ = $0.connections.removeValue(forKey: id) }
                 reject(stream)
@@ -381,7 +392,7 @@ public final class HTTPServer: Sendable {
         case graceful
     }
 
-    private func serve(id: Int, stream socket: SocketStream, remote: String) {
+    private func serve(id: Int, control: ConnectionControl, stream socket: SocketStream, remote: String) {
         let me = pthread_self()
         state.withLock { $0.connections[id]?.thread = me }
         guard let stream = negotiate(socket) else {
@@ -389,7 +400,7 @@ public final class HTTPServer: Sendable {
             socket.close()
             return
         }
-        let ending = runConnection(stream, id: id, remote: remote)
+        let ending = runConnection(stream, control: control, remote: remote)
         if ending == .graceful {
             stream.finish(
                 lingerSeconds: min(Self.lingerSeconds, max(0, configuration.readTimeout)),
@@ -415,7 +426,7 @@ public final class HTTPServer: Sendable {
 
     private enum RequestPhase { case head, body }
 
-    private func runConnection(_ stream: any ByteStream, id: Int, remote: String) -> Ending {
+    private func runConnection(_ stream: any ByteStream, control: ConnectionControl, remote: String) -> Ending {
         var parser = HTTPRequestParser(
             maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
         var chunk = [UInt8](repeating: 0, count: Self.readChunkBytes)
@@ -435,17 +446,15 @@ public final class HTTPServer: Sendable {
                 request.remoteAddress = remote
                 request.isTLS = stream is TLSStream
                 // A graceful stop lets this request finish; the connection then closes after the response.
-                let draining = state.withLock { s -> Bool in
-                    s.connections[id]?.busy = true
-                    return s.draining
-                }
-                let response = draining ? errorResponder(.shuttingDown) : handler(request)
-                let keepAlive = Self.keepsAlive(request: request, response: response) && !state.withLock { $0.draining }
+                control.busy.store(true, ordering: .sequentiallyConsistent)
+                let stopping = draining.load(ordering: .sequentiallyConsistent)
+                let response = stopping ? errorResponder(.shuttingDown) : handler(request)
+                let keepAlive = Self.keepsAlive(request: request, response: response) && !draining.load(ordering: .sequentiallyConsistent)
                 let connection: String? = keepAlive ? (request.version == .http1_0 ? "keep-alive" : nil) : "close"
                 let bytes = HTTPResponseEncoding.encode(
                     response, headOnly: request.method == "HEAD", connection: connection)
                 let written = stream.write(bytes)
-                state.withLock { $0.connections[id]?.busy = false }
+                control.busy.store(false, ordering: .sequentiallyConsistent)
                 guard written else { return .abort }
                 if !keepAlive { return .graceful }
             }
