@@ -6,7 +6,7 @@ ARGS ?=
 BIN := .build/debug/iotc-mock
 VENV := .venv
 
-.PHONY: all deps build run test test-swift test-clients fuzz clean
+.PHONY: all deps build run test test-swift test-clients fuzz bench clean
 
 all: build
 
@@ -54,6 +54,12 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	Fuzz/build.sh
 	Fuzz/run.sh $(FUZZ_SECONDS)
+
+# Throughput, latency, start-up time and memory of the release build, written to BENCHMARKS.md.
+bench: deps
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = "0" ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } || { echo "run: sudo apt-get install -y wrk"; exit 1; }
+	$(SWIFT) build -c release --product iotc-mock
+	python3 bench/bench.py
 
 clean:
 	rm -rf .build .iotc-mock $(VENV)

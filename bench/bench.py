@@ -1,0 +1,184 @@
+"""make bench: measures the release binary and writes BENCHMARKS.md. A benchmark, not a test: it asserts nothing,
+it reports figures and compares them with the targets of issue 3."""
+import datetime
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BINARY = os.path.join(ROOT, ".build", "release", "iotc-mock")
+FIXTURES = os.path.join(ROOT, "fixtures")
+ROLES = "/api/roles?api-version=2022-07-31"
+DURATION = int(os.environ.get("BENCH_SECONDS", "8"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(*arguments, port=None):
+    port = port or free_port()
+    process = subprocess.Popen([BINARY, "--port", str(port), "--fixtures", FIXTURES, *arguments],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = process.stdout.readline()
+    token = line.split(" token=", 1)[1].strip()
+    return process, port, token
+
+
+def stop(process):
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def first_200_ms(token):
+    """Time from spawning the process to the first 200 on GET /api/roles, polling as fast as possible."""
+    port = free_port()
+    request = f"GET {ROLES} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\nConnection: close\r\n\r\n".encode()
+    t0 = time.perf_counter()
+    process = subprocess.Popen([BINARY, "--port", str(port), "--in-memory", "--fixtures", FIXTURES],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    s.sendall(request)
+                    if s.recv(12).startswith(b"HTTP/1.1 200"):
+                        return (time.perf_counter() - t0) * 1000
+            except OSError:
+                pass
+            if time.perf_counter() - t0 > 10:
+                return float("nan")
+    finally:
+        stop(process)
+
+
+def wrk(url, connections, headers=(), script=None, env=None):
+    command = ["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{DURATION}s", "--latency"]
+    for header in headers:
+        command += ["-H", header]
+    if script:
+        command += ["-s", script]
+    output = subprocess.run(command + [url], capture_output=True, text=True, env=env, check=True).stdout
+
+    def latency(percentile):
+        match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)", output, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": latency(50), "p99": latency(99),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        match = re.search(r"model name\s+:\s+(.*)", f.read())
+        model = match.group(1) if match else model
+    with open("/proc/meminfo") as f:
+        memory = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1)) // (1024 * 1024)
+    return f"{os.cpu_count()} cores ({model}), {memory} GiB, {platform.system()} {platform.release()}"
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: make bench installs it")
+    results = {}
+    process, port, token = start("--in-memory")
+    time.sleep(1)
+    results["idle_rss"] = rss_kib(process.pid)
+    peak = [results["idle_rss"]]
+    sampling = [True]
+
+    def sample():
+        while sampling[0]:
+            try:
+                peak[0] = max(peak[0], rss_kib(process.pid))
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    rows = []
+    for scheme in ("http", "https"):
+        for case, headers in (("authorized GET /api/roles", [f"Authorization: {token}"]), ("401 (no Authorization)", [])):
+            for connections in (1, 16, 64):
+                r = wrk(f"{scheme}://127.0.0.1:{port}{ROLES}", connections, headers)
+                rows.append((scheme, case, connections, r))
+                print(f"{scheme} {case} c={connections}: {r['rps']:.0f} req/s p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms", flush=True)
+    sampling[0] = False
+    sampler.join()
+    results["load_rss"] = peak[0]
+    stop(process)
+
+    results["first_200"] = statistics.median(first_200_ms(token) for _ in range(7))
+    print(f"start to first 200: {results['first_200']:.1f} ms (median of 7)", flush=True)
+
+    data = tempfile.mkdtemp(prefix="iotc-mock-bench-")
+    try:
+        process, port, token = start("--data-dir", data)
+        env = dict(os.environ, IOTC_MOCK_BENCH_TOKEN=token)
+        creation = wrk(f"http://127.0.0.1:{port}/", 4, script=os.path.join(ROOT, "bench", "create-token.lua"), env=env)
+        stop(process)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    results["creations"] = creation
+    print(f"API token creations: {creation['rps']:.0f}/s ({creation['non2xx']} not 200)", flush=True)
+    write_report(rows, results)
+
+
+def write_report(rows, results):
+    target = next(r for s, c, n, r in rows if s == "http" and c.startswith("authorized") and n == 64)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` on {datetime.date.today().isoformat()}; machine: {machine()}.",
+        "The server (release build) and the load generator (`wrk`, 2 threads, keep-alive) share the machine's cores,",
+        f"so the figures are what a CI job sees when it drives the mock from the same host. Each run lasts {DURATION} s.",
+        "",
+        "| scheme | request | connections | requests/s | p50 (ms) | p99 (ms) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for scheme, case, connections, r in rows:
+        lines.append(f"| {scheme} | {case} | {connections} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} |")
+    c = results["creations"]
+    lines += [
+        "",
+        "| figure | value | target (issue 3) |",
+        "|---|---:|---|",
+        f"| authorized keep-alive http, 64 connections | {target['rps']:,.0f} req/s, p99 {target['p99']:.2f} ms | ≥ 20,000 req/s, p99 < 10 ms |",
+        f"| start of the process to the first 200 (median of 7, in-memory) | {results['first_200']:.1f} ms | < 100 ms |",
+        f"| resident memory, idle | {results['idle_rss'] / 1024:.1f} MiB | < 25 MB |",
+        f"| resident memory, peak under the load above | {results['load_rss'] / 1024:.1f} MiB | |",
+        f"| API token creations, each durable (WAL, synchronous=FULL), 4 connections | {c['rps']:,.0f}/s ({c['non2xx']} not 200) | |",
+        "",
+        "Command: `make bench` (set `BENCH_SECONDS` for longer runs).",
+        "",
+    ]
+    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+        f.write("\n".join(lines))
+    print("wrote BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
