@@ -58,7 +58,7 @@ fuzz: deps
 # Throughput, latency, start-up time and memory of the release build, written to BENCHMARKS.md.
 bench: deps
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = "0" ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } || { echo "run: sudo apt-get install -y wrk"; exit 1; }
-	$(SWIFT) build -c release --product iotc-mock
+	$(SWIFT) build -c release --static-swift-stdlib --product iotc-mock
 	python3 bench/bench.py
 
 clean:

@@ -22,7 +22,7 @@ public struct Fixture: Sendable {
     /// Reads `<directory>/roles.json` and `<directory>/<name>.json`.
     /// - Throws: `LoadError` when a file is missing or a field is absent, of the wrong type or inconsistent.
     public static func load(directory: URL, name: String) throws(LoadError) -> Fixture {
-        guard name.range(of: "^[A-Za-z0-9_-]{1,64}$", options: .regularExpression) != nil else {
+        guard (1...64).contains(name.utf8.count), Validation.isResourceID(name) else {
             throw LoadError(message: "fixture name '\(name)' must be 1 to 64 letters, digits, '-' or '_'")
         }
         let rolesJSON = try read(directory.appendingPathComponent("roles.json"))

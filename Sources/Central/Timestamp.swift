@@ -3,51 +3,77 @@ import Foundation
 /// Formats and parses the two time formats of the API. Times are Unix epoch milliseconds (`Int64`).
 public enum Timestamp {
     /// RFC 3339 / ISO 8601 in UTC with milliseconds, as the spec's examples print `expiry`:
-    /// `2020-10-18T18:30:40.227Z`.
+    /// `2020-10-18T18:30:40.227Z`. (Done by hand: Foundation's formatter pulls in ICU, megabytes of memory.)
     public static func iso8601(milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ n: Int32, _ width: Int) -> String {
+            let text = String(n)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let millis = Int32(((milliseconds % 1000) + 1000) % 1000)
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(millis, 3))Z"
     }
 
-    /// Parses an RFC 3339 `date-time` (with or without fractional seconds, `Z` or an offset) into epoch
-    /// milliseconds, or nil when `text` is not one. Years outside 1970...9999 are refused.
+    /// Parses an RFC 3339 `date-time` (§5.6: `YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm)`, `T` and `Z` in either
+    /// case) into epoch milliseconds, or nil when `text` is not one. Fractions beyond milliseconds are truncated.
+    /// Refused: impossible dates and times (`2030-02-30`, `24:00:00`, `:60`; RFC 3339 §5.7), trailing text, and
+    /// instants before 1970 or from the year 10000 on.
     public static func parseISO8601(_ text: String) -> Int64? {
-        guard text.utf8.count <= 64, text.range(of: rfc3339Pattern, options: .regularExpression) != nil,
-              fieldsAreInRange(Array(text.utf8))
+        let b = Array(text.utf8)
+        guard b.count >= 20, b.count <= 64 else { return nil }
+        func number(_ start: Int, _ count: Int) -> Int? {
+            guard start + count <= b.count else { return nil }
+            var value = 0
+            for byte in b[start..<start + count] {
+                guard byte >= 0x30, byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
+        }
+        func at(_ i: Int, _ characters: String) -> Bool { i < b.count && characters.utf8.contains(b[i]) }
+        guard let year = number(0, 4), at(4, "-"), let month = number(5, 2), at(7, "-"), let day = number(8, 2),
+              at(10, "Tt"), let hour = number(11, 2), at(13, ":"), let minute = number(14, 2), at(16, ":"),
+              let second = number(17, 2)
         else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        var date = formatter.date(from: text)
-        if date == nil {
-            formatter.formatOptions = [.withInternetDateTime]
-            date = formatter.date(from: text)
+        var i = 19
+        var millis = 0
+        if at(i, ".") {
+            let first = i + 1
+            i = first
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+            guard (1...9).contains(i - first) else { return nil }
+            let digits = b[first..<min(first + 3, i)].map { Int($0 - 0x30) } + [0, 0]
+            millis = digits[0] * 100 + digits[1] * 10 + digits[2]
         }
-        guard let date else { return nil }
-        let seconds = date.timeIntervalSince1970
-        guard seconds >= 0, seconds < 253_402_300_800 else { return nil }  // before 10000-01-01
-        return Int64((seconds * 1000).rounded())
-    }
-
-    /// Whether the fields of a text that matched `rfc3339Pattern` name a real instant: the formatter alone would
-    /// roll `2030-02-30` over to March and `24:00:00` to the next day (RFC 3339 §5.7 forbids both).
-    private static func fieldsAreInRange(_ bytes: [UInt8]) -> Bool {
-        func number(_ start: Int, _ count: Int) -> Int {
-            bytes[start..<start + count].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        var offset = 0
+        if at(i, "Zz"), i == b.count - 1 {
+            offset = 0
+        } else if at(i, "+-"), b.count - i == 6, at(i + 3, ":"), let oh = number(i + 1, 2), let om = number(i + 4, 2), oh <= 23, om <= 59 {
+            offset = (b[i] == UInt8(ascii: "-") ? -1 : 1) * (oh * 3600 + om * 60)
+        } else {
+            return nil
         }
-        let year = number(0, 4), month = number(5, 2), day = number(8, 2)
-        guard (1...12).contains(month), number(11, 2) <= 23, number(14, 2) <= 59, number(17, 2) <= 59 else { return false }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        guard (1...12).contains(month), hour <= 23, minute <= 59, second <= 59 else { return nil }
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        guard (1...days).contains(day) else { return false }
-        if let last = bytes.last, last != UInt8(ascii: "Z"), last != UInt8(ascii: "z") {  // ±hh:mm offset
-            return number(bytes.count - 5, 2) <= 23 && number(bytes.count - 2, 2) <= 59
-        }
-        return true
+        guard (1...days).contains(day) else { return nil }
+        let epochSeconds = daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offset
+        guard epochSeconds >= 0, epochSeconds < 253_402_300_800 else { return nil }  // before 10000-01-01
+        return Int64(epochSeconds) * 1000 + Int64(millis)
     }
 
-    /// RFC 3339 §5.6 `date-time`; the formatter alone would accept trailing text.
-    private static let rfc3339Pattern = #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"#
+    /// Days from 1970-01-01 to a proleptic Gregorian date (the civil-from-days inverse, by eras of 400 years).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
 
     /// RFC 1123 (IMF-fixdate, RFC 9110 §5.6.7), as `error.time` and the `Date` header use:
     /// `Sun, 06 Nov 1994 08:49:37 GMT`.
