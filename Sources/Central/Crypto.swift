@@ -49,9 +49,21 @@ public enum Crypto {
         return out
     }
 
-    /// A random RFC 4122 version-4 UUID in lowercase, e.g. for request ids.
+    /// A random RFC 9562 version-4 UUID in lowercase, e.g. for request ids. Drawn from OpenSSL's user-space
+    /// generator: Foundation's `UUID()` opens /dev/urandom on every call, which showed in profiles.
     public static func uuid() -> String {
-        UUID().uuidString.lowercased()
+        var bytes = (try? randomBytes(16)) ?? Array(repeating: 0, count: 16)
+        bytes[6] = bytes[6] & 0x0F | 0x40  // version 4
+        bytes[8] = bytes[8] & 0x3F | 0x80  // variant 10
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

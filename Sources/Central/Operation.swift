@@ -12,13 +12,16 @@ public struct Operation: Sendable, Equatable {
     /// The api-versions in which the operation exists.
     public let versions: Set<APIVersion>
 
+    /// The template's segments: literals (lower-cased, for matching), and `{name}` parameters.
+    public let templateSegments: [String]
+
     public init(method: String, path: String, operationID: String, permission: String, versions: Set<APIVersion> = Set(APIVersion.allCases)) {
         self.method = method; self.path = path; self.operationID = operationID; self.permission = permission
         self.versions = versions
+        self.templateSegments = path.split(separator: "/").map { part in
+            part.hasPrefix("{") ? String(part) : part.lowercased()
+        }
     }
-
-    /// The template's segments: literals, and `{name}` parameters.
-    public var templateSegments: [String] { path.split(separator: "/").map(String.init) }
 
     /// The path parameters if `segments` match the template, else nil. Literals compare case-insensitively
     /// (assumed, docs/fidelity.md).
@@ -29,7 +32,7 @@ public struct Operation: Sendable, Equatable {
         for (part, segment) in zip(template, segments) {
             if part.hasPrefix("{") && part.hasSuffix("}") {
                 parameters[String(part.dropFirst().dropLast())] = segment
-            } else if part.lowercased() != segment.lowercased() {
+            } else if part != segment && part != segment.lowercased() {
                 return nil
             }
         }

@@ -96,6 +96,14 @@ import Testing
         #expect(mac.map { String(format: "%02x", $0) }.joined() == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
+    @Test func requestIDsAreVersion4UUIDs() {
+        let ids = (0..<100).map { _ in Crypto.uuid() }
+        #expect(Set(ids).count == 100)
+        for id in ids {
+            #expect(id.range(of: "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", options: .regularExpression) != nil, "\(id)")
+        }
+    }
+
     @Test func constantTimeEqualsComparesLengthAndContent() {
         #expect(Crypto.constantTimeEquals([1, 2, 3], [1, 2, 3]))
         #expect(!Crypto.constantTimeEquals([1, 2, 3], [1, 2, 4]))
