@@ -117,8 +117,6 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
     case tooManyConnections
     /// The request head did not arrive within `headerTimeout`, or its body within `readTimeout`: 408.
     case requestTimeout
-    /// The server is stopping and takes no new request: 503.
-    case shuttingDown
 
     /// The status code that answers this error.
     public var status: Int {
@@ -130,7 +128,6 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
         case .notImplemented: 501
         case .tooManyConnections: 503
         case .requestTimeout: 408
-        case .shuttingDown: 503
         }
     }
 
@@ -144,7 +141,6 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
         case .notImplemented(let what): "\(what) is not supported."
         case .tooManyConnections: "The server is handling too many connections; retry shortly."
         case .requestTimeout: "The request did not arrive in time."
-        case .shuttingDown: "The server is shutting down."
         }
     }
 }

@@ -322,6 +322,9 @@ public struct HTTPRequestParser: Sendable {
             }
             // chunked must be the final coding of a request (RFC 9112 §6.3); other codings are not implemented.
             guard head.transferCodings.last == "chunked" else { throw .malformed("the final transfer coding is not chunked") }
+            guard head.transferCodings.filter({ $0 == "chunked" }).count == 1 else {
+                throw .malformed("chunked is applied more than once")  // RFC 9112 §7
+            }
             guard head.transferCodings.count == 1 else {
                 throw .notImplemented("Transfer-Encoding \(head.transferCodings.dropLast().joined(separator: ", "))")
             }

@@ -67,7 +67,7 @@ public final class HTTPServer: Sendable {
     /// Flags of one connection, read by `stop` and written by the connection's thread, lock-free (a lock taken on
     /// every request was the main cost under load).
     private final class ConnectionControl: Sendable {
-        /// True from a request's hand-over to the handler until its response is written.
+        /// True from the first byte of a request until its response is written.
         let busy = Atomic<Bool>(false)
     }
 
@@ -364,15 +364,37 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Answers 503 without blocking the accept thread, and closes.
-    private func reject(_ stream: SocketStream) {
-        var response = errorResponder(.tooManyConnections)
-        response.headers.set("Retry-After", "1")
-        let bytes = HTTPResponseEncoding.encode(response, headOnly: false, connection: "close")
-        _ = bytes.withUnsafeBytes { SocketStream.sendAll(fd: stream.fd, $0, flags: Int32(MSG_DONTWAIT)) }
-        stream.finish(lingerSeconds: 0, maxDrainBytes: 64 * 1024)
-        stream.close()
+    /// Answers 503 and closes, on a short-lived thread of its own so the accept thread never blocks; over TLS
+    /// when the client speaks TLS (a plaintext 503 would only be a handshake error to it). At most
+    /// `maxRejectors` such threads run at once; past that the connection is just closed.
+    private func reject(_ socket: SocketStream) {
+        let admitted = rejectors.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue <= Self.maxRejectors
+        let started = admitted && spawnThread(detached: true) { [self] in
+            defer { rejectors.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+            setTimeout(socket.fd, SO_RCVTIMEO, 2)
+            setTimeout(socket.fd, SO_SNDTIMEO, 2)
+            // A client that has sent nothing after half a second gets the plain-text answer.
+            let first = socket.peekByte(timeout: 0.5)
+            let stream: (any ByteStream)? = first == 0x16 ? configuration.tls.flatMap { TLSStream.handshake(on: socket, context: $0) } : socket
+            if let stream {
+                var response = errorResponder(.tooManyConnections)
+                response.headers.set("Retry-After", "1")
+                _ = stream.write(HTTPResponseEncoding.encode(response, headOnly: false, connection: "close"))
+                stream.finish(lingerSeconds: 0, maxDrainBytes: 64 * 1024)
+                stream.close()
+            } else {
+                socket.close()
+            }
+        } != nil
+        if !started {
+            if !admitted { rejectors.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+            socket.close()
+        }
     }
+
+    /// Threads answering 503 at most at once.
+    private static let maxRejectors = 16
+    private let rejectors = Atomic<Int>(0)
 
     private func setTimeout(_ fd: Int32, _ option: Int32, _ seconds: Double) {
         guard seconds.isFinite, seconds > 0 else { return }
@@ -416,7 +438,7 @@ public final class HTTPServer: Sendable {
     /// failed (that connection only).
     private func negotiate(_ socket: SocketStream) -> (any ByteStream)? {
         guard let tls = configuration.tls else { return socket }
-        guard let first = socket.peekByte(timeout: configuration.readTimeout) else { return nil }
+        guard let first = socket.peekByte(timeout: configuration.idleTimeout) else { return nil }
         guard first == 0x16 else { return socket }
         // The handshake is part of the request head: it gets the head's deadline, not the idle read timeout.
         setTimeout(socket.fd, SO_RCVTIMEO, min(configuration.headerTimeout, configuration.readTimeout))
@@ -446,15 +468,14 @@ public final class HTTPServer: Sendable {
                 request.remoteAddress = remote
                 request.isTLS = stream is TLSStream
                 // A graceful stop lets this request finish; the connection then closes after the response.
-                control.busy.store(true, ordering: .sequentiallyConsistent)
-                let stopping = draining.load(ordering: .sequentiallyConsistent)
-                let response = stopping ? errorResponder(.shuttingDown) : handler(request)
+                let response = handler(request)
                 let keepAlive = Self.keepsAlive(request: request, response: response) && !draining.load(ordering: .sequentiallyConsistent)
                 let connection: String? = keepAlive ? (request.version == .http1_0 ? "keep-alive" : nil) : "close"
                 let bytes = HTTPResponseEncoding.encode(
                     response, headOnly: request.method == "HEAD", connection: connection)
                 let written = stream.write(bytes)
-                control.busy.store(false, ordering: .sequentiallyConsistent)
+                // Still busy if the next pipelined request has begun to arrive.
+                control.busy.store(parser.bufferedByteCount > 0, ordering: .sequentiallyConsistent)
                 guard written else { return .abort }
                 if !keepAlive { return .graceful }
             }
@@ -484,6 +505,8 @@ public final class HTTPServer: Sendable {
             let result = chunk.withUnsafeMutableBytes { stream.read(into: $0, timeout: timeout) }
             switch result {
             case .bytes(let count):
+                // From its first byte a request is in progress: a graceful stop waits for it to be answered.
+                control.busy.store(true, ordering: .sequentiallyConsistent)
                 parser.append(chunk[0..<min(count, chunk.count)])
             case .timedOut where deadline != nil:
                 continue  // the deadline check above answers 408

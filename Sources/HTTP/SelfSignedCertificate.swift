@@ -21,13 +21,21 @@ public enum SelfSignedCertificate {
     /// - Throws: `TLSError` for an extra name that is neither a DNS name nor an IP literal, or when the folder or
     ///   files cannot be written.
     public static func ensure(in directory: String, extraNames: [String] = []) throws -> (certificatePath: String, privateKeyPath: String) {
-        let names = defaultNames + extraNames.filter { !defaultNames.contains($0) }
+        var names = defaultNames
+        for name in extraNames where !names.contains(where: { $0.lowercased() == name.lowercased() }) { names.append(name) }
         for name in extraNames where !isDNSName(name) && !isIPAddress(name) {
             throw TLSError("'\(name)' is neither a DNS name nor an IP address")
         }
         let certificatePath = directory + "/cert.pem", keyPath = directory + "/key.pem"
         guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
             throw TLSError("cannot create the TLS folder \(directory): \(String(cString: strerror(errno)))")
+        }
+        // A folder someone else made (in a shared /tmp, say) could hold their key: refuse it.
+        var info = stat()
+        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == getuid(),
+              info.st_mode & 0o022 == 0
+        else {
+            throw TLSError("the TLS folder \(directory) is not a folder of yours that only you can write; remove it or choose another --data-dir")
         }
         // Servers starting at once (parallel tests, two processes) must not mix one's key with another's
         // certificate: the check and the generation happen under an exclusive lock on the folder.
@@ -51,8 +59,19 @@ public enum SelfSignedCertificate {
     // MARK: - Checking an existing pair
 
     private static func isUsable(certificatePath: String, keyPath: String, names: [String]) -> Bool {
-        guard access(keyPath, R_OK) == 0, let certificate = readCertificate(certificatePath) else { return false }
+        guard let certificate = readCertificate(certificatePath) else { return false }
         defer { X509_free(certificate) }
+        guard let keyFile = BIO_new_file(keyPath, "r") else {
+            ERR_clear_error()
+            return false
+        }
+        let key = PEM_read_bio_PrivateKey(keyFile, nil, { _, _, _, _ in 0 }, nil)  // never prompt for a pass phrase
+        BIO_free(keyFile)
+        defer { EVP_PKEY_free(key) }
+        guard let key, X509_check_private_key(certificate, key) == 1 else {
+            ERR_clear_error()
+            return false
+        }
         var tomorrow = time(nil) + 86_400
         guard X509_cmp_time(X509_get0_notAfter(certificate), &tomorrow) > 0 else { return false }
         // OpenSSL matches no wildcard whose parent has a single label (`*.localhost`), so wildcards are not
@@ -127,6 +146,12 @@ public enum SelfSignedCertificate {
         else { throw TLSError.openSSL("cannot fill in the certificate") }
 
         let alternativeNames = names.map { isIPAddress($0) ? "IP:\($0)" : "DNS:\($0)" }.joined(separator: ",")
+        // The certificate is its own CA, which a user may trust system-wide: name constraints (RFC 5280 §4.2.1.10)
+        // keep its key from vouching for any name but the ones it carries.
+        let permitted = names.map { name -> String in
+            if isIPAddress(name) { return name.contains(":") ? "permitted;IP:\(name)/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" : "permitted;IP:\(name)/255.255.255.255" }
+            return "permitted;DNS:" + (name.hasPrefix("*.") ? String(name.dropFirst(2)) : name)
+        }.joined(separator: ",")
         var v3 = X509V3_CTX()
         X509V3_set_ctx(&v3, certificate, certificate, nil, nil, 0)
         let extensions: [(Int32, String)] = [
@@ -136,6 +161,7 @@ public enum SelfSignedCertificate {
             (NID_subject_key_identifier, "hash"),
             (NID_authority_key_identifier, "keyid:always"),
             (NID_subject_alt_name, alternativeNames),
+            (NID_name_constraints, "critical," + permitted),
         ]
         for (nid, value) in extensions {
             guard let ext = X509V3_EXT_conf_nid(nil, &v3, nid, value) else { throw TLSError.openSSL("cannot make extension \(value)") }
@@ -170,10 +196,13 @@ public enum SelfSignedCertificate {
         return inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1
     }
 
-    /// Letters, digits, `-` and `.`, with an optional leading `*.`; at most 253 characters.
+    /// Letters, digits, `-` and `.`, with an optional leading `*.`, a last label that is not all digits; at most
+    /// 253 characters.
     public static func isDNSName(_ name: String) -> Bool {
         let body = name.hasPrefix("*.") ? String(name.dropFirst(2)) : name
         guard !body.isEmpty, name.utf8.count <= 253, !body.hasPrefix("."), !body.hasSuffix("."), !body.contains("..") else { return false }
+        // A last label of digits only (`1.2.3`, `999.1.1.1`) is a mistyped address, not a host name (RFC 1123 §2.1).
+        guard let last = body.split(separator: ".").last, !last.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
         return body.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x2E }
     }
 }

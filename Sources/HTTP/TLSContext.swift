@@ -16,8 +16,10 @@ public final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_use_certificate_chain_file(context, certificatePath) == 1 else {
             throw TLSError.openSSL("cannot load the TLS certificate \(certificatePath)")
         }
+        // An encrypted key would make OpenSSL ask for a pass phrase on the terminal: refuse instead.
+        SSL_CTX_set_default_passwd_cb(context) { _, _, _, _ in 0 }
         guard SSL_CTX_use_PrivateKey_file(context, privateKeyPath, SSL_FILETYPE_PEM) == 1 else {
-            throw TLSError.openSSL("cannot load the TLS private key \(privateKeyPath)")
+            throw TLSError.openSSL("cannot load the TLS private key \(privateKeyPath) (encrypted keys are not supported)")
         }
         guard SSL_CTX_check_private_key(context) == 1 else {
             throw TLSError.openSSL("the TLS private key \(privateKeyPath) does not match the certificate \(certificatePath)")

@@ -49,6 +49,8 @@ public final class MockServer: Sendable {
             throw StartError(description: "the data folder must not be empty; pass --data-dir DIR or --in-memory")
         }
         let database: SQLiteDatabase
+        var lock: Int32 = -1
+        defer { if lock >= 0 { close(lock) } }  // closing releases the start-up lock
         do {
             if configuration.inMemory {
                 database = try SQLiteDatabase(path: nil)
@@ -56,6 +58,10 @@ public final class MockServer: Sendable {
                 try FileManager.default.createDirectory(
                     atPath: configuration.dataDirectory, withIntermediateDirectories: true,
                     attributes: [.posixPermissions: 0o700])
+                // Servers starting together on one fresh folder take turns to open, migrate and seed it (switching
+                // to WAL needs the database to itself).
+                lock = open(configuration.dataDirectory + "/iotc-mock.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+                if lock >= 0 { while flock(lock, LOCK_EX) != 0 && errno == EINTR {} }
                 database = try SQLiteDatabase(path: configuration.databasePath)
             }
             store = try CentralStore(database: database)
@@ -78,6 +84,9 @@ public final class MockServer: Sendable {
             let paths: (certificatePath: String, privateKeyPath: String)
             switch (configuration.tlsCertificatePath, configuration.tlsPrivateKeyPath) {
             case (let certificate?, let key?):
+                guard configuration.tlsNames.isEmpty else {
+                    throw StartError(description: "--tls-name applies to the generated certificate only, not to --tls-cert")
+                }
                 paths = (certificate, key)
             case (nil, nil):
                 // OpenSSL clients do not match `*.localhost`, so the app's own host names are named explicitly.

@@ -9,12 +9,18 @@ final class MockProcess {
     let output = Pipe()
     private(set) var readyLine = ""
 
-    init(dataDirectory: URL, extraArguments: [String] = []) throws {
+    /// Starts the binary; unless `waitForReady` is false, also waits for its ready line.
+    init(dataDirectory: URL, extraArguments: [String] = [], waitForReady: Bool = true) throws {
         process.executableURL = Paths.binary
         process.arguments = ["--port", "0", "--data-dir", dataDirectory.path, "--fixtures", Paths.fixtures.path] + extraArguments
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = output
         try process.run()
+        if waitForReady { readReadyLine() }
+    }
+
+    /// Reads the first line the process prints (the ready line, or its error).
+    func readReadyLine() {
         var line: [UInt8] = []
         let handle = output.fileHandleForReading
         while true {
@@ -106,6 +112,21 @@ struct SeedScenarioTests {
         #expect(try again.request("GET", "/api/apiTokens/operator-token?\(v)", token: admin).status == 404)
         expectEnvelope(try again.request("GET", "/api/roles?\(v)", token: operatorToken), status: 401, code: "Unauthenticated")
         #expect(try again.request("GET", "/api/roles?\(v)", token: keptToken).status == 403)
+    }
+
+    /// Found by a new-user trial: two servers started together on a fresh folder raced over its schema.
+    @Test func twoServersStartingTogetherOnAFreshFolderBothStart() throws {
+        for _ in 0..<3 {
+            let data = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-pair-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: data) }
+            let first = try MockProcess(dataDirectory: data, waitForReady: false)
+            let second = try MockProcess(dataDirectory: data, waitForReady: false)
+            first.readReadyLine()
+            second.readReadyLine()
+            defer { first.terminate(); second.terminate() }
+            #expect(first.readyLine.hasPrefix("iotc-mock ready "), "\(first.readyLine)")
+            #expect(second.readyLine.hasPrefix("iotc-mock ready "), "\(second.readyLine)")
+        }
     }
 
     @Test func inMemoryWritesNothingToDisk() throws {

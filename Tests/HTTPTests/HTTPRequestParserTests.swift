@@ -263,6 +263,7 @@ private func isMalformed(_ error: HTTPRequestError?) -> Bool {
         .init(name: "chunk data too long", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n"),
         .init(name: "chunk size line bare LF", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\nab\r\n"),
         .init(name: "chunked not last", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
+        .init(name: "chunked twice", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"),
         .init(name: "empty transfer coding", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked,\r\n\r\n"),
         .init(name: "bad trailer", text: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nNoColon\r\n\r\n"),
         .init(name: "asterisk-form", text: "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"),

@@ -327,6 +327,20 @@ private func errorReply(_ status: Int, _ reason: String) -> String {
         #expect(throws: (any Error).self) { try RawClient(port: port).send("GET / HTTP/1.1\r\n\r\n") }
     }
 
+    /// Found by a new-user trial: a request whose body was still arriving when the stop began was dropped.
+    @Test func aGracefulStopWaitsForABodyStillArriving() throws {
+        let server = try startServer()
+        let client = try RawClient(port: server.port)
+        try client.send("PUT /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+        usleep(100_000)
+        let stopper = Thread { server.stop(gracePeriod: 5) }
+        stopper.start()
+        usleep(300_000)
+        try client.send("world")
+        #expect(try client.readToEnd() == echo("PUT", "/p", "helloworld", connection: "close"))
+        while !stopper.isFinished { usleep(10_000) }
+    }
+
     @Test func stopClosesOpenConnectionsAndTheListener() throws {
         let server = try startServer()
         let port = server.port

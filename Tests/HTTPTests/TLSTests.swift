@@ -149,6 +149,60 @@ final class TLSTestClient {
         #expect(client.verified)
     }
 
+    /// Found by a new-user trial: past the connection limit a TLS client got a plain-text 503 it could not read.
+    @Test func aTLSClientPastTheConnectionLimitGets503OverTLS() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let paths = try SelfSignedCertificate.ensure(in: folder.path)
+        var configuration = HTTPServerConfiguration()
+        configuration.maxConnections = 1
+        configuration.tls = try TLSContext(certificatePath: paths.certificatePath, privateKeyPath: paths.privateKeyPath)
+        let server = HTTPServer(
+            configuration: configuration, handler: { _ in HTTPResponse(status: 200) },
+            errorResponder: { HTTPResponse(status: $0.status, body: Array("error \($0.status)".utf8)) })
+        try server.start()
+        defer { server.stop() }
+        let holder = try RawClient(port: server.port)
+        try holder.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = try holder.readResponse()
+        let client = try TLSTestClient(port: server.port, caFile: paths.certificatePath, name: "localhost")
+        let reply = client.exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(reply.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"))
+        #expect(reply.contains("\r\nRetry-After: 1\r\n"))
+    }
+
+    @Test func aTLSFolderThatOthersCanWriteIsRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        chmod(folder.path, 0o777)
+        #expect(throws: TLSError.self) { try SelfSignedCertificate.ensure(in: folder.path) }
+        chmod(folder.path, 0o700)
+        if getuid() == 0 {
+            chown(folder.path, 65534, 65534)
+            #expect(throws: TLSError.self) { try SelfSignedCertificate.ensure(in: folder.path) }
+        }
+    }
+
+    @Test func aDamagedKeyIsReplacedAndTheCertificateLimitsItsOwnNames() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let paths = try SelfSignedCertificate.ensure(in: folder.path)
+        let original = try Data(contentsOf: URL(fileURLWithPath: paths.certificatePath))
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: paths.privateKeyPath))
+        _ = try SelfSignedCertificate.ensure(in: folder.path)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: paths.certificatePath)) != original)
+        _ = try TLSContext(certificatePath: paths.certificatePath, privateKeyPath: paths.privateKeyPath)
+        let bio = try #require(BIO_new_file(paths.certificatePath, "r"))
+        let certificate = try #require(PEM_read_bio_X509(bio, nil, nil, nil))
+        BIO_free(bio)
+        defer { X509_free(certificate) }
+        #expect(X509_get_ext_by_NID(certificate, NID_name_constraints, -1) >= 0)
+        #expect(throws: TLSError.self) { try SelfSignedCertificate.ensure(in: folder.path, extraNames: ["1.2.3"]) }
+    }
+
     @Test func theWildcardLocalhostNameIsInTheCertificate() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
