@@ -341,6 +341,19 @@ private func errorReply(_ status: Int, _ reason: String) -> String {
         while !stopper.isFinished { usleep(10_000) }
     }
 
+    @Test func repeatedHeadersAndPercentDecodedSegmentsReachTheHandler() throws {
+        let server = try startServer(handler: { request in
+            let text = "\(request.pathSegments)|\(request.headers.values("X-Repeat"))"
+            return HTTPResponse(status: 200, body: Array(text.utf8))
+        })
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET /a%20b/c%2Fd HTTP/1.1\r\nHost: x\r\nX-Repeat: 1\r\nX-Repeat: 2\r\nConnection: close\r\n\r\n")
+        let reply = try client.readToEnd()
+        #expect(reply.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(reply.hasSuffix("\r\n\r\n[\"a b\", \"c/d\"]|[\"1\", \"2\"]"))
+    }
+
     @Test func stopClosesOpenConnectionsAndTheListener() throws {
         let server = try startServer()
         let port = server.port
