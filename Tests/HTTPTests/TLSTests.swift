@@ -86,9 +86,15 @@ final class TLSTestClient {
 }
 
 @Suite struct TLSTests {
-    static func makeServer(extraNames: [String] = []) throws -> (HTTPServer, String, URL) {
+    /// A new empty folder under the temporary directory; the caller removes it.
+    static func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    static func makeServer(extraNames: [String] = []) throws -> (HTTPServer, String, URL) {
+        let folder = try Self.temporaryFolder()
         let paths = try SelfSignedCertificate.ensure(in: folder.path, extraNames: extraNames)
         var configuration = HTTPServerConfiguration()
         configuration.readTimeout = 2
@@ -151,8 +157,7 @@ final class TLSTestClient {
 
     /// Found by a new-user trial: past the connection limit a TLS client got a plain-text 503 it could not read.
     @Test func aTLSClientPastTheConnectionLimitGets503OverTLS() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let paths = try SelfSignedCertificate.ensure(in: folder.path)
         var configuration = HTTPServerConfiguration()
@@ -173,8 +178,7 @@ final class TLSTestClient {
     }
 
     @Test func aTLSFolderThatOthersCanWriteIsRefused() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         chmod(folder.path, 0o777)
         #expect(throws: TLSError.self) { try SelfSignedCertificate.ensure(in: folder.path) }
@@ -186,8 +190,7 @@ final class TLSTestClient {
     }
 
     @Test func aDamagedKeyIsReplacedAndTheCertificateLimitsItsOwnNames() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let paths = try SelfSignedCertificate.ensure(in: folder.path)
         let original = try Data(contentsOf: URL(fileURLWithPath: paths.certificatePath))
@@ -204,8 +207,7 @@ final class TLSTestClient {
     }
 
     @Test func theWildcardLocalhostNameIsInTheCertificate() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let paths = try SelfSignedCertificate.ensure(in: folder.path)
         let bio = try #require(BIO_new_file(paths.certificatePath, "r"))
@@ -220,8 +222,7 @@ final class TLSTestClient {
     }
 
     @Test func theCertificateIsReusedUntilANewNameIsAsked() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let first = try SelfSignedCertificate.ensure(in: folder.path)
         let original = try Data(contentsOf: URL(fileURLWithPath: first.certificatePath))
