@@ -21,6 +21,7 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["COpenSSL"], path: "Sources/HTTP"),
         .target(name: "Storage", dependencies: ["CSQLite"], path: "Sources/Storage"),
         .target(name: "Central", dependencies: ["Storage", "COpenSSL"], path: "Sources/Central"),
+        .target(name: "Entra", dependencies: ["COpenSSL"], path: "Sources/Entra"),
         .target(name: "MockServer", dependencies: ["HTTP", "Storage", "Central"], path: "Sources/MockServer"),
         .executableTarget(
             name: "iotc-mock",
@@ -32,6 +33,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "COpenSSL"], path: "Tests/HTTPTests"),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], path: "Tests/StorageTests"),
         .testTarget(name: "CentralTests", dependencies: ["Central", "Storage"], path: "Tests/CentralTests"),
+        .testTarget(name: "EntraTests", dependencies: ["Entra", "COpenSSL"], path: "Tests/EntraTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["MockServer", "Central"], path: "Tests/EndToEndTests"),
     ],
     swiftLanguageModes: [.v6]

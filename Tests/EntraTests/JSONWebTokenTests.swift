@@ -1,0 +1,129 @@
+import COpenSSL
+import Foundation
+import Testing
+
+@testable import Entra
+
+@Suite struct JSONWebTokenTests {
+    static let key = try! RSASigningKey.generate()  // test-only set-up; a failure here fails the suite
+    static let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    static let audience = "https://apps.azureiotcentral.com"
+    static let now: Int64 = 1_900_000_000
+
+    static func claims(exp: Int64 = now + 3599, nbf: Int64 = now, tid: String = tenant, aud: String = audience) -> AccessTokenClaims {
+        AccessTokenClaims(
+            aud: aud, iss: "https://sts.windows.net/\(tid)/", iat: nbf, nbf: nbf, exp: exp, tid: tid,
+            oid: "9071c899-bce0-4862-b208-75dabae226a9", sub: "9071c899-bce0-4862-b208-75dabae226a9", idtyp: "app",
+            appid: "11111111-2222-3333-4444-555555555555", appidacr: "1")
+    }
+
+    func verify(_ token: String, keys: [RSASigningKey] = [key]) throws(JSONWebToken.VerificationError) -> AccessTokenClaims {
+        try JSONWebToken.verify(
+            token, keys: keys, now: Self.now, audiences: [Self.audience, Self.audience + "/"],
+            issuer: { $0 == Self.tenant ? "https://sts.windows.net/\($0)/" : nil })
+    }
+
+    /// A token with any header, signed (or not) as the test says.
+    func token(header: String, claims: AccessTokenClaims = claims(), signature: ([UInt8]) -> [UInt8]) throws -> String {
+        let payload = try JSONEncoder().encode(claims)
+        let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(payload)
+        return input + "." + Base64URL.encode(signature(Array(input.utf8)))
+    }
+
+    @Test func aSignedTokenVerifiesAndKeepsItsClaims() throws {
+        let token = try #require(JSONWebToken.sign(Self.claims(), with: Self.key))
+        #expect(try verify(token) == Self.claims())
+        #expect(token.split(separator: ".").count == 3)
+    }
+
+    @Test func algNoneIsRefused() throws {
+        let unsigned = try token(header: #"{"alg":"none","typ":"JWT","kid":"\#(Self.key.keyID)"}"#) { _ in [] }
+        #expect(throws: JSONWebToken.VerificationError.unsupportedAlgorithm("none")) { try verify(unsigned) }
+    }
+
+    @Test func hs256WithOurPublicKeyAsTheSecretIsRefused() throws {
+        let secret = Self.key.publicKeyDER
+        let forged = try token(header: #"{"alg":"HS256","typ":"JWT","kid":"\#(Self.key.keyID)"}"#) { input in
+            var out = [UInt8](repeating: 0, count: 32)
+            var length: UInt32 = 0
+            _ = HMAC(EVP_sha256(), secret, Int32(secret.count), input, input.count, &out, &length)
+            return out
+        }
+        #expect(throws: JSONWebToken.VerificationError.unsupportedAlgorithm("HS256")) { try verify(forged) }
+    }
+
+    @Test func aMissingOrUnknownKeyIDIsRefused() throws {
+        let noKid = try token(header: #"{"alg":"RS256","typ":"JWT"}"#) { Self.key.sign($0) ?? [] }
+        #expect(throws: JSONWebToken.VerificationError.missingKeyID) { try verify(noKid) }
+        let other = try RSASigningKey.generate()
+        let foreign = try #require(JSONWebToken.sign(Self.claims(), with: other))
+        #expect(throws: JSONWebToken.VerificationError.unknownKeyID(other.keyID)) { try verify(foreign) }
+    }
+
+    @Test func aChangedSignatureByteIsRefused() throws {
+        let signed = try #require(JSONWebToken.sign(Self.claims(), with: Self.key))
+        var parts = signed.split(separator: ".").map(String.init)
+        var signature = try #require(Base64URL.decode(parts[2]))
+        signature[10] ^= 0x01
+        parts[2] = Base64URL.encode(signature)
+        #expect(throws: JSONWebToken.VerificationError.badSignature) { try verify(parts.joined(separator: ".")) }
+        // So is a changed claim under the old signature.
+        let original = signed.split(separator: ".").map(String.init)
+        var claims = Self.claims()
+        claims.oid = "00000000-0000-0000-0000-000000000000"
+        let tampered = original[0] + "." + Base64URL.encode(try JSONEncoder().encode(claims)) + "." + original[2]
+        #expect(throws: JSONWebToken.VerificationError.badSignature) { try verify(tampered) }
+    }
+
+    @Test func expiryAndNotBeforeAllowFiveMinutesOfSkew() throws {
+        let expired = try #require(JSONWebToken.sign(Self.claims(exp: Self.now - 301), with: Self.key))
+        #expect(throws: JSONWebToken.VerificationError.expired) { try verify(expired) }
+        let justInSkew = try #require(JSONWebToken.sign(Self.claims(exp: Self.now - 299), with: Self.key))
+        #expect(throws: Never.self) { try verify(justInSkew) }
+        let early = try #require(JSONWebToken.sign(Self.claims(nbf: Self.now + 301), with: Self.key))
+        #expect(throws: JSONWebToken.VerificationError.notYetValid) { try verify(early) }
+    }
+
+    @Test func aTokenFromAnotherTenantOrForAnotherAudienceIsRefused() throws {
+        let otherTenant = "00000000-1111-2222-3333-444444444444"
+        let foreign = try #require(JSONWebToken.sign(Self.claims(tid: otherTenant), with: Self.key))
+        #expect(throws: JSONWebToken.VerificationError.wrongIssuer("https://sts.windows.net/\(otherTenant)/")) { try verify(foreign) }
+        let graph = try #require(JSONWebToken.sign(Self.claims(aud: "https://graph.microsoft.com"), with: Self.key))
+        #expect(throws: JSONWebToken.VerificationError.wrongAudience("https://graph.microsoft.com")) { try verify(graph) }
+    }
+
+    @Test(arguments: ["", "a.b", "a.b.c.d", "!!!.e30.sig", "e30.e30.e30", String(repeating: "a", count: 20_000)])
+    func malformedTokensAreRefused(_ text: String) {
+        #expect(throws: JSONWebToken.VerificationError.self) { try verify(text) }
+    }
+}
+
+@Suite struct RSASigningKeyTests {
+    @Test func aStoredKeyIsReusedWithTheSameKeyIDAndKeptPrivate() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("entra-key-\(UUID().uuidString).pem").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try RSASigningKey.loadOrCreate(at: path)
+        let second = try RSASigningKey.loadOrCreate(at: path)
+        #expect(first.keyID == second.keyID)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        try Data("not a key".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: RSASigningKey.KeyError.self) { try RSASigningKey.loadOrCreate(at: path) }
+    }
+
+    @Test func theJWKCarriesTheModulusAndExponent() throws {
+        let key = try RSASigningKey.generate()
+        let jwk = key.jwk
+        #expect(jwk["kty"] == "RSA" && jwk["alg"] == "RS256" && jwk["use"] == "sig" && jwk["kid"] == key.keyID)
+        #expect(Base64URL.decode(jwk["n"] ?? "")?.count == 256)
+        #expect(jwk["e"] == "AQAB")
+    }
+
+    @Test func base64URLRoundTripsAndRefusesOtherAlphabets() {
+        let bytes: [UInt8] = [0xFB, 0xFF, 0x00, 0x3E, 0x3F]
+        #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)
+        #expect(!Base64URL.encode(bytes).contains("+") && !Base64URL.encode(bytes).contains("="))
+        #expect(Base64URL.decode("a+b/") == nil)
+        #expect(Base64URL.decode("abcde") == nil)
+    }
+}
