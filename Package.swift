@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CSQLite"], path: "Sources/Storage"),
         .target(name: "Central", dependencies: ["Storage", "COpenSSL"], path: "Sources/Central"),
         .target(name: "Entra", dependencies: ["COpenSSL"], path: "Sources/Entra"),
-        .target(name: "MockServer", dependencies: ["HTTP", "Storage", "Central"], path: "Sources/MockServer"),
+        .target(name: "MockServer", dependencies: ["HTTP", "Storage", "Central", "Entra"], path: "Sources/MockServer"),
         .executableTarget(
             name: "iotc-mock",
             dependencies: [
@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"], path: "Tests/StorageTests"),
         .testTarget(name: "CentralTests", dependencies: ["Central", "Storage"], path: "Tests/CentralTests"),
         .testTarget(name: "EntraTests", dependencies: ["Entra", "COpenSSL"], path: "Tests/EntraTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["MockServer", "Central"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["MockServer", "Central", "Entra"], path: "Tests/EndToEndTests"),
     ],
     swiftLanguageModes: [.v6]
 )

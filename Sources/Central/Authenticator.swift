@@ -1,21 +1,31 @@
 /// Turns an `Authorization` header into a `Principal` (REFERENCE.md §2), or refuses it with 401.
 public struct Authenticator: Sendable {
     public let store: CentralStore
+    /// Verifies bearer tokens; without one, every `Bearer` header is refused with 401.
+    public let bearerVerifier: BearerVerifier?
 
-    public init(store: CentralStore) { self.store = store }
+    public init(store: CentralStore, bearerVerifier: BearerVerifier? = nil) {
+        self.store = store
+        self.bearerVerifier = bearerVerifier
+    }
 
     /// Verifies the header values of one request against `application` at time `now` (epoch ms).
     ///
-    /// 401 `Unauthenticated` when: there is no header or more than one; the scheme is not
-    /// `SharedAccessSignature` (Bearer tokens arrive with the Entra issue); the token string does not parse; `sr`
+    /// 401 `Unauthenticated` when: there is no header or more than one; the scheme is neither
+    /// `SharedAccessSignature` nor `Bearer`; a bearer token fails `bearerVerifier`; the token string does not parse; `sr`
     /// is another application; no token with id `skn` exists (deleted, or never made); the signature, `se` or
     /// nonce do not match the stored token; or `se` is not in the future.
     /// - Throws: `CentralError.unauthenticated`, or `CentralError.internalError` when the store fails.
     /// - Returns: the principal, and the token's expiry in epoch milliseconds (for caching).
     public func authenticate(_ authorization: [String], application: Application, roles: [Role], now: Int64) throws(CentralError) -> (Principal, Int64) {
-        guard authorization.count == 1, let header = authorization.first,
-              let sas = SharedAccessSignature.parse(header)
-        else { throw .unauthenticated }
+        guard authorization.count == 1, let header = authorization.first else { throw .unauthenticated }
+        if Validation.asciiCaseInsensitiveEquals(header.utf8.prefix(7), "Bearer ".utf8), let bearerVerifier {
+            guard let identity = bearerVerifier(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+                throw .unauthenticated
+            }
+            return try principal(for: identity, application: application, roles: roles)
+        }
+        guard let sas = SharedAccessSignature.parse(header) else { throw .unauthenticated }
         let token: APIToken?
         do {
             token = try store.apiToken(appID: application.id, id: sas.keyName)
@@ -29,5 +39,31 @@ public struct Authenticator: Sendable {
             identity: .apiToken(id: token.id), roles: token.roles,
             applicationPermissions: Principal.permissions(of: token.roles, definitions: roles))
         return (principal, token.expiryMilliseconds)
+    }
+
+    /// The application users a bearer identity is (REFERENCE.md §2): a `servicePrincipal` user by tenant and object
+    /// id, an `email` user by any of the token's names (case-insensitively), an `adGroup` user by tenant and one of
+    /// the token's groups. The permissions are the union over all of them; no match is a valid identity that is no
+    /// user of the app, which authorization answers 403.
+    private func principal(for identity: BearerIdentity, application: Application, roles: [Role]) throws(CentralError) -> (Principal, Int64) {
+        let users: [User]
+        do { users = try store.users(appID: application.id, after: 0, limit: 100_000).items } catch {
+            throw CentralService.storeFailure(error)
+        }
+        let names = Set(identity.names.map(CentralStore.emailKey))
+        let groups = Set(identity.groups.map { $0.lowercased() })
+        let tenant = identity.tenantId.lowercased(), object = identity.objectId.lowercased()
+        let matched = users.filter { user in
+            switch user.type {
+            case .servicePrincipal: user.tenantId?.lowercased() == tenant && user.objectId?.lowercased() == object
+            case .email: user.email.map { names.contains(CentralStore.emailKey($0)) } ?? false
+            case .adGroup: user.tenantId?.lowercased() == tenant && (user.objectId.map { groups.contains($0.lowercased()) } ?? false)
+            }
+        }
+        let assignments = matched.flatMap(\.roles)
+        let principal = Principal(
+            identity: .bearer(tenantId: identity.tenantId, objectId: identity.objectId, users: matched.map(\.id)), roles: assignments,
+            applicationPermissions: Principal.permissions(of: assignments, definitions: roles))
+        return (principal, identity.expiryMilliseconds)
     }
 }

@@ -73,11 +73,13 @@ extension CentralService {
 
     func removeUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
+        defer { cache.invalidate() }
         guard try store.deleteUser(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
         return Reply(status: 204)
     }
 
     private func save(_ user: User, context: RequestContext) throws {
+        defer { cache.invalidate() }  // bearer principals are derived from the users
         do {
             try store.save(user, appID: context.application.id)
         } catch CentralStore.UserConflict.emailInUse(let other) {

@@ -16,11 +16,13 @@ public final class CentralService: Sendable {
     /// The response header that carries the request id on every response (assumed name, docs/fidelity.md).
     public static let requestIDHeader = "x-ms-request-id"
 
-    public init(store: CentralStore, pageSize: Int = 100, clock: @escaping @Sendable () -> Int64 = Timestamp.nowMilliseconds) {
+    /// - Parameter bearerVerifier: verifies Entra ID bearer tokens; nil refuses every bearer token with 401.
+    public init(store: CentralStore, pageSize: Int = 100, clock: @escaping @Sendable () -> Int64 = Timestamp.nowMilliseconds,
+                bearerVerifier: BearerVerifier? = nil) {
         self.store = store
         self.pageSize = max(1, pageSize)
         self.clock = clock
-        self.authenticator = Authenticator(store: store)
+        self.authenticator = Authenticator(store: store, bearerVerifier: bearerVerifier)
     }
 
     /// A handler's answer: a status and an optional JSON body.

@@ -4,6 +4,8 @@ public struct Principal: Sendable, Equatable {
     public enum Identity: Sendable, Equatable {
         /// An API token of the application, by id (REFERENCE.md §2, form 1).
         case apiToken(id: String)
+        /// An Entra ID identity (REFERENCE.md §2, form 2), with the ids of the app users it matched (none: 403).
+        case bearer(tenantId: String, objectId: String, users: [String])
     }
 
     public let identity: Identity

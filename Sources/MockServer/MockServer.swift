@@ -1,4 +1,5 @@
 import Central
+import Entra
 import Foundation
 import HTTP
 import Storage
@@ -19,6 +20,8 @@ public final class MockServer: Sendable {
     /// The absolute path of the PEM certificate the port presents to `https://` clients (trust it with
     /// `curl --cacert`, `REQUESTS_CA_BUNDLE`, or `update-ca-certificates`).
     public let certificatePath: String
+    /// The mock Entra ID, when `fixtures/entra.json` exists.
+    public let entra: EntraService?
     private let server: HTTPServer
     /// The port actually bound, for answers to requests that carry no `Host` (HTTP/1.0).
     private let boundPort: BoundPort
@@ -103,7 +106,26 @@ public final class MockServer: Sendable {
         } catch {
             throw StartError(description: "TLS: \(error)")
         }
-        let service = CentralService(store: store, pageSize: configuration.pageSize)
+        // The mock Entra ID: its directory from fixtures/entra.json, its signing key kept beside the data.
+        let entra: EntraService?
+        let directoryFile = fixturesDirectory.appendingPathComponent("entra.json")
+        if FileManager.default.fileExists(atPath: directoryFile.path) {
+            do {
+                let directory = try EntraDirectory.load(directoryFile)
+                let keyFolder = (configuration.signingKeyPath as NSString).deletingLastPathComponent
+                try FileManager.default.createDirectory(atPath: keyFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                let key = try RSASigningKey.loadOrCreate(at: configuration.signingKeyPath)
+                entra = EntraService(directory: directory, signingKey: key, tokenLifetime: Int64(configuration.tokenLifetime))
+            } catch {
+                throw StartError(description: "Entra: \(error)")
+            }
+        } else {
+            entra = nil
+        }
+        self.entra = entra
+        var bearerVerifier: BearerVerifier?
+        if let entra { bearerVerifier = { token in Self.bearerIdentity(token, entra: entra) } }
+        let service = CentralService(store: store, pageSize: configuration.pageSize, bearerVerifier: bearerVerifier)
         self.service = service
         var http = HTTPServerConfiguration()
         http.host = configuration.host
@@ -117,7 +139,9 @@ public final class MockServer: Sendable {
         server = HTTPServer(
             configuration: http,
             handler: { request in
-                Self.respond(to: request, service: service, application: application, authority: Self.authority(host: configuration.host, port: boundPort.value.load(ordering: .relaxed)))
+                Self.respond(
+                    to: request, service: service, entra: entra, application: application,
+                    authority: Self.authority(host: configuration.host, port: boundPort.value.load(ordering: .relaxed)))
             },
             errorResponder: { error in
                 HTTPResponse(service.errorResponse(CentralError(status: error.status, code: Self.code(for: error.status), message: error.reason)))
@@ -177,13 +201,32 @@ public final class MockServer: Sendable {
         }
     }
 
+    /// The identity in a bearer token the mock Entra ID issued, or nil when it does not verify.
+    static func bearerIdentity(_ token: String, entra: EntraService) -> BearerIdentity? {
+        guard let claims = try? entra.verify(token) else { return nil }
+        return BearerIdentity(
+            tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name].compactMap { $0 },
+            groups: claims.groups ?? [], expiryMilliseconds: claims.exp * 1000)
+    }
+
     /// Adapts an HTTP request to Central and back. `authority` stands in for a missing `Host` header.
-    static func respond(to request: HTTPRequest, service: CentralService, application: Application, authority: String) -> HTTPResponse {
+    static func respond(to request: HTTPRequest, service: CentralService, entra: EntraService?, application: Application, authority: String) -> HTTPResponse {
         let segments = request.pathSegments
-        guard let first = segments.first, first.lowercased() == "api" else {
+        let host = request.headers["Host"] ?? authority
+        let first = segments.first ?? ""
+        guard first.lowercased() == "api" else {
+            // Everything else under /{tenant}/... is the mock Entra ID.
+            if let entra, segments.count >= 2 {
+                let answer = entra.handle(EntraService.Request(
+                    method: request.method, tenant: first, path: Array(segments.dropFirst()),
+                    baseURL: (request.isTLS ? "https://" : "http://") + host, contentType: request.headers["Content-Type"],
+                    authorization: request.headers["Authorization"], body: request.body))
+                var headers = HTTPHeaders()
+                for (name, value) in answer.headers { headers.add(name, value) }
+                return HTTPResponse(status: answer.status, headers: headers, body: answer.body)
+            }
             return HTTPResponse(service.errorResponse(.noSuchPath(request.path)))
         }
-        let host = request.headers["Host"] ?? authority
         let central = CentralRequest(
             method: request.method, pathSegments: Array(segments.dropFirst()), query: request.query,
             authorization: request.headers.values("Authorization"), contentType: request.headers["Content-Type"],

@@ -29,7 +29,17 @@ public struct MockServerConfiguration: Sendable {
     /// Extra DNS names or IP addresses for the generated certificate (`--tls-name`, `IOTC_MOCK_TLS_NAMES`).
     public var tlsNames: [String] = []
 
+    /// Lifetime of the Entra access tokens the mock issues, in seconds (`--token-lifetime`,
+    /// `IOTC_MOCK_TOKEN_LIFETIME`; default 3599 like Entra's).
+    public var tokenLifetime: Int = 3599
+
     public init() {}
+
+    /// Where the Entra token-signing key is kept: the data folder, or with `--in-memory` the TLS folder in the
+    /// temporary directory, so tokens stay valid across restarts either way.
+    public var signingKeyPath: String {
+        ((inMemory ? tlsDirectory : dataDirectory) as NSString).appendingPathComponent("entra-signing-key.pem")
+    }
 
     /// Where the self-signed certificate lives: `<data dir>/tls`, or with `--in-memory` a per-user folder in the
     /// temporary directory, so that its path (and the trust a user gave it) stays the same across runs.

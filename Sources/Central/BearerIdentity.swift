@@ -1,0 +1,23 @@
+/// Who a verified Microsoft Entra ID bearer token names (REFERENCE.md §2, form 2). Central matches it to the
+/// application's users; verifying the token itself is the Entra module's job, wired in by MockServer.
+public struct BearerIdentity: Sendable, Equatable {
+    /// `tid`.
+    public let tenantId: String
+    /// `oid`: the enterprise application's object id for a service principal, the user's object id for a user.
+    public let objectId: String
+    /// `upn`, `unique_name` or `email`: the names an `email` user is matched by (case-insensitively).
+    public let names: [String]
+    /// `groups`: object ids of the groups the user is in.
+    public let groups: [String]
+    /// `exp` in Unix epoch milliseconds (for caching).
+    public let expiryMilliseconds: Int64
+
+    public init(tenantId: String, objectId: String, names: [String], groups: [String], expiryMilliseconds: Int64) {
+        self.tenantId = tenantId; self.objectId = objectId; self.names = names; self.groups = groups
+        self.expiryMilliseconds = expiryMilliseconds
+    }
+}
+
+/// Verifies the token of an `Authorization: Bearer <token>` header; nil when it is malformed, wrongly signed,
+/// expired, for another audience or from an unknown tenant (all 401).
+public typealias BearerVerifier = @Sendable (String) -> BearerIdentity?
