@@ -28,6 +28,7 @@ let package = Package(
             dependencies: [
                 "MockServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Entra",
             ],
             path: "Sources/iotc-mock"),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "COpenSSL"], path: "Tests/HTTPTests"),

@@ -107,21 +107,7 @@ public final class MockServer: Sendable {
             throw StartError(description: "TLS: \(error)")
         }
         // The mock Entra ID: its directory from fixtures/entra.json, its signing key kept beside the data.
-        let entra: EntraService?
-        let directoryFile = fixturesDirectory.appendingPathComponent("entra.json")
-        if FileManager.default.fileExists(atPath: directoryFile.path) {
-            do {
-                let directory = try EntraDirectory.load(directoryFile)
-                let keyFolder = (configuration.signingKeyPath as NSString).deletingLastPathComponent
-                try FileManager.default.createDirectory(atPath: keyFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                let key = try RSASigningKey.loadOrCreate(at: configuration.signingKeyPath)
-                entra = EntraService(directory: directory, signingKey: key, tokenLifetime: Int64(configuration.tokenLifetime))
-            } catch {
-                throw StartError(description: "Entra: \(error)")
-            }
-        } else {
-            entra = nil
-        }
+        let entra = try Self.entraService(configuration: configuration, fixturesDirectory: fixturesDirectory)
         self.entra = entra
         var bearerVerifier: BearerVerifier?
         if let entra { bearerVerifier = { token in Self.bearerIdentity(token, entra: entra) } }
@@ -198,6 +184,26 @@ public final class MockServer: Sendable {
         case 505: "HTTPVersionNotSupported"
         case 503: "ServiceUnavailable"
         default: "BadRequest"
+        }
+    }
+
+    /// The mock Entra ID for `configuration`: nil when the fixtures folder has no `entra.json`. Creates the
+    /// token-signing key (`configuration.signingKeyPath`) on first use. Used by the server and by `iotc-mock token`.
+    /// - Throws: `StartError` when the directory file or the key cannot be read or made.
+    public static func entraService(configuration: MockServerConfiguration, fixturesDirectory: URL? = nil) throws -> EntraService? {
+        guard let fixtures = fixturesDirectory ?? configuration.resolvedFixturesDirectory() else {
+            throw StartError(description: "cannot find the fixtures folder (roles.json); pass --fixtures DIR or set IOTC_MOCK_FIXTURES")
+        }
+        let directoryFile = fixtures.appendingPathComponent("entra.json")
+        guard FileManager.default.fileExists(atPath: directoryFile.path) else { return nil }
+        do {
+            let directory = try EntraDirectory.load(directoryFile)
+            let keyFolder = (configuration.signingKeyPath as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: keyFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let key = try RSASigningKey.loadOrCreate(at: configuration.signingKeyPath)
+            return EntraService(directory: directory, signingKey: key, tokenLifetime: Int64(configuration.tokenLifetime))
+        } catch {
+            throw StartError(description: "Entra: \(error)")
         }
     }
 

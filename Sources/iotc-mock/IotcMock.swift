@@ -1,20 +1,21 @@
 import ArgumentParser
+import Entra
 import Foundation
 import MockServer
 
-/// `iotc-mock`: runs the IoT Central emulator in the foreground until SIGINT or SIGTERM.
+/// `iotc-mock`: the IoT Central emulator. `serve` (the default) runs it; `token` prints an Entra access token.
 @main
 struct IotcMock: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iotc-mock",
-        abstract: "An offline emulator of Azure IoT Central's API tokens, users and roles REST API.",
-        discussion: """
-            Every option can also be set with the environment variable named after it (a flag given on the \
-            command line wins). On start the server prints one line:
-              iotc-mock ready url=http://127.0.0.1:8765 https-url=https://127.0.0.1:8765 certificate=<path> application=<id> subdomain=<name> token=<admin token>
-            The port speaks both http and https.
-            """)
+        abstract: "An offline emulator of Azure IoT Central's API tokens, users and roles REST API, with a mock Entra ID.",
+        subcommands: [Serve.self, Token.self],
+        defaultSubcommand: Serve.self)
+}
 
+/// The options every command shares; each can also come from the `IOTC_MOCK_*` environment variable named in its
+/// help (a flag on the command line wins).
+struct Options: ParsableArguments {
     @Option(help: "Address to listen on, an IP literal or localhost. [env: IOTC_MOCK_HOST] (default: 127.0.0.1)")
     var host: String?
 
@@ -42,7 +43,12 @@ struct IotcMock: ParsableCommand {
     @Option(help: "Extra DNS name or IP address for the self-signed certificate; repeatable. [env: IOTC_MOCK_TLS_NAMES, comma-separated]")
     var tlsName: [String] = []
 
-    func run() throws {
+    @Option(help: "Lifetime of issued Entra access tokens, in seconds. [env: IOTC_MOCK_TOKEN_LIFETIME] (default: 3599)")
+    var tokenLifetime: Int?
+
+    /// The configuration these flags and the environment describe.
+    /// - Throws: `ValidationError` for a value that is out of range or does not parse.
+    func configuration() throws -> MockServerConfiguration {
         let environment = ProcessInfo.processInfo.environment
         var configuration = MockServerConfiguration()
         configuration.host = host ?? environment["IOTC_MOCK_HOST"] ?? configuration.host
@@ -65,6 +71,39 @@ struct IotcMock: ParsableCommand {
             ? (environment["IOTC_MOCK_TLS_NAMES"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             : tlsName
 
+        if let value = tokenLifetime ?? environment["IOTC_MOCK_TOKEN_LIFETIME"].flatMap(Int.init) {
+            guard (60...86_400).contains(value) else { throw ValidationError("the token lifetime must be from 60 to 86400 seconds, not \(value)") }
+            configuration.tokenLifetime = value
+        } else if let text = environment["IOTC_MOCK_TOKEN_LIFETIME"] {
+            throw ValidationError("IOTC_MOCK_TOKEN_LIFETIME must be a number of seconds, not '\(text)'")
+        }
+        return configuration
+    }
+
+    /// Reads a boolean environment variable: unset or empty is false; 1/true/yes/on and 0/false/no/off in any case.
+    /// - Throws: `ValidationError` for anything else, so a typo is not silently "off".
+    static func boolean(_ value: String?, name: String) throws -> Bool {
+        guard let value = value?.lowercased(), !value.isEmpty else { return false }
+        if ["1", "true", "yes", "on"].contains(value) { return true }
+        if ["0", "false", "no", "off"].contains(value) { return false }
+        throw ValidationError("\(name) must be 1/true/yes/on or 0/false/no/off, not '\(value)'")
+    }
+}
+
+/// `iotc-mock serve`: runs the emulator in the foreground until SIGINT or SIGTERM.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the emulator (the default command).",
+        discussion: """
+            On start the server prints one line:
+              iotc-mock ready url=http://127.0.0.1:8765 https-url=https://127.0.0.1:8765 certificate=<path> application=<id> subdomain=<name> token=<admin token>
+            The port speaks both http and https.
+            """)
+
+    @OptionGroup var options: Options
+
+    func run() throws {
+        let configuration = try options.configuration()
         // Catch the signals before the ready line: a script may send SIGTERM the moment it has read it.
         let (termination, signalSources) = Self.terminationSignal()
         let server: MockServer
@@ -81,15 +120,6 @@ struct IotcMock: ParsableCommand {
         server.stop(gracePeriod: 10)  // requests in progress are answered before the process exits
     }
 
-    /// Reads a boolean environment variable: unset or empty is false; 1/true/yes/on and 0/false/no/off in any case.
-    /// - Throws: `ValidationError` for anything else, so a typo is not silently "off".
-    static func boolean(_ value: String?, name: String) throws -> Bool {
-        guard let value = value?.lowercased(), !value.isEmpty else { return false }
-        if ["1", "true", "yes", "on"].contains(value) { return true }
-        if ["0", "false", "no", "off"].contains(value) { return false }
-        throw ValidationError("\(name) must be 1/true/yes/on or 0/false/no/off, not '\(value)'")
-    }
-
     /// Starts catching SIGINT and SIGTERM; the semaphore is signalled when one arrives. Keep the sources alive
     /// until then.
     static func terminationSignal() -> (DispatchSemaphore, [any DispatchSourceSignal]) {
@@ -102,5 +132,50 @@ struct IotcMock: ParsableCommand {
             return source
         }
         return (done, sources)
+    }
+}
+
+/// `iotc-mock token`: prints, in the JSON form of `az account get-access-token`, an access token of the mock
+/// Entra ID for a service principal or user of its directory, signed with the server's key (the same data folder),
+/// so shell scripts can follow the real steps without a network call.
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print an Entra access token as `az account get-access-token` would.")
+
+    @OptionGroup var options: Options
+
+    @Option(help: "Service principal: app (client) id, object id or display name from fixtures/entra.json.")
+    var servicePrincipal: String?
+
+    @Option(help: "User principal name from fixtures/entra.json, e.g. admin@iotc-mock.example.")
+    var user: String?
+
+    @Option(help: "Must name https://apps.azureiotcentral.com, the one resource of the mock. (default: that resource)")
+    var resource: String = EntraService.resource
+
+    func validate() throws {
+        guard (servicePrincipal == nil) != (user == nil) else { throw ValidationError("name exactly one of --service-principal and --user") }
+        var normalized = resource.lowercased()
+        while normalized.hasSuffix("/") { normalized.removeLast() }
+        guard normalized == EntraService.resource else { throw ValidationError("the mock issues tokens for \(EntraService.resource) only") }
+    }
+
+    func run() throws {
+        let configuration = try options.configuration()
+        guard let entra = try MockServer.entraService(configuration: configuration) else {
+            throw ValidationError("the fixtures folder has no entra.json")
+        }
+        guard let name = servicePrincipal ?? user, let (token, claims) = entra.issueToken(for: name) else {
+            throw ValidationError("no \(servicePrincipal != nil ? "service principal" : "user") named '\(servicePrincipal ?? user ?? "")' in the directory")
+        }
+        let expires = Date(timeIntervalSince1970: TimeInterval(claims.exp))
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSSSSS"
+        let output: [String: Any] = [
+            "accessToken": token, "expiresOn": formatter.string(from: expires), "expires_on": claims.exp,
+            "subscription": "00000000-0000-0000-0000-000000000000", "tenant": claims.tid, "tokenType": "Bearer",
+        ]
+        let data = try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
 }

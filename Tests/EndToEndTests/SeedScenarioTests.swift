@@ -129,6 +129,43 @@ struct SeedScenarioTests {
         }
     }
 
+    @Test func theTokenCommandPrintsAnAzStyleTokenThatTheRunningServerAccepts() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-token-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try MockProcess(dataDirectory: data)
+        defer { server.terminate() }
+        let admin = try #require(server.field("token"))
+        let (status, output) = try runToExitCapturingOutput(["token", "--data-dir", data.path, "--fixtures", Paths.fixtures.path, "--user", "admin@iotc-mock.example"])
+        #expect(status == 0, "\(output)")
+        let json = try JSONValue.parse(Array(output.utf8))
+        let token = try #require(json["accessToken"]?.stringValue)
+        #expect(json["tokenType"] == .string("Bearer"))
+        #expect(json["tenant"] == .string("726878f1-1cb5-489c-a4f1-581d7b3c5984"))
+        #expect(json["expiresOn"]?.stringValue?.count == 26)
+        let client = try RawHTTPClient(port: try #require(server.port))
+        let v = "api-version=2022-07-31"
+        expectEnvelope(try client.request("GET", "/api/roles?\(v)", token: "Bearer \(token)"), status: 403, code: "Forbidden")
+        #expect(try client.request("PUT", "/api/users/admin?\(v)", token: admin, body: #"{"type":"email","email":"Admin@IOTC-mock.example","roles":[{"role":"ca310b8d-2f4a-44e0-a36e-957c202cd8d4"}]}"#).status == 200)
+        #expect(try client.request("GET", "/api/roles?\(v)", token: "Bearer \(token)").status == 200)
+        expectEnvelope(try client.request("GET", "/api/roles?\(v)", token: "Bearer \(token)x"), status: 401, code: "Unauthenticated")
+        let (badStatus, _) = try runToExitCapturingOutput(["token", "--data-dir", data.path, "--fixtures", Paths.fixtures.path, "--user", "nobody@nowhere"])
+        #expect(badStatus != 0)
+    }
+
+    /// Runs the binary to completion and returns its exit status and standard output.
+    func runToExitCapturingOutput(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = Paths.binary
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
     @Test func inMemoryWritesNothingToDisk() throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-mem-\(UUID().uuidString)")
         let server = try MockProcess(dataDirectory: data, extraArguments: ["--in-memory"])
