@@ -1,11 +1,14 @@
 import Foundation
+import Synchronization
 
 /// The mock Microsoft Entra ID endpoints (REFERENCE.md §6): OpenID discovery (v1 and v2.0), the signing keys, and
 /// the token endpoints (v2.0 `scope=`, v1 `resource=`) for `client_credentials` and `password` grants. Errors use
 /// Entra's shape: `error`, `error_description` starting with an AADSTS code, `error_codes`, `timestamp`,
 /// `trace_id`, `correlation_id`.
 public final class EntraService: Sendable {
-    public let directory: EntraDirectory
+    /// The directory as it is now: the fixture, plus what the control endpoint added since start.
+    public var directory: EntraDirectory { current.withLock { $0 } }
+    private let current: Mutex<EntraDirectory>
     public let signingKey: RSASigningKey
     /// Lifetime of issued tokens in seconds (`expires_in`).
     public let tokenLifetime: Int64
@@ -17,7 +20,7 @@ public final class EntraService: Sendable {
 
     public init(directory: EntraDirectory, signingKey: RSASigningKey, tokenLifetime: Int64 = 3599,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
-        self.directory = directory; self.signingKey = signingKey; self.tokenLifetime = max(60, tokenLifetime); self.clock = clock
+        self.current = Mutex(directory); self.signingKey = signingKey; self.tokenLifetime = max(60, tokenLifetime); self.clock = clock
     }
 
     /// One request to a path under `/{tenant}/`.
@@ -67,6 +70,7 @@ public final class EntraService: Sendable {
     // MARK: Discovery
 
     private func discovery(_ request: Request, version2: Bool) -> Response {
+        let directory = self.directory
         let tenantID: String
         if ["common", "organizations"].contains(request.tenant.lowercased()) {
             tenantID = "{tenantid}"
@@ -105,6 +109,7 @@ public final class EntraService: Sendable {
     // MARK: Tokens
 
     private func token(_ request: Request, version2: Bool) -> Response {
+        let directory = self.directory
         let form = Self.parseForm(request.body)
         var clientID = form["client_id"]
         var clientSecret = form["client_secret"]
@@ -216,7 +221,7 @@ public final class EntraService: Sendable {
     public func issueToken(for name: String, now: Int64? = nil) -> (token: String, claims: AccessTokenClaims)? {
         let now = now ?? clock()
         let lowered = name.lowercased()
-        for tenant in directory.tenants {
+        for tenant in self.directory.tenants {
             if let principal = tenant.servicePrincipals.first(where: { [$0.appId, $0.objectId, $0.displayName].map { $0.lowercased() }.contains(lowered) }) {
                 let claims = AccessTokenClaims(
                     aud: Self.resource, iss: "https://sts.windows.net/\(tenant.id)/", iat: now, nbf: now, exp: now + tokenLifetime,
@@ -242,6 +247,82 @@ public final class EntraService: Sendable {
         try JSONWebToken.verify(
             token, keys: [signingKey], now: now ?? clock(), audiences: [Self.resource, Self.resource + "/"],
             issuer: { [directory] tid in directory.tenant(id: tid).map { "https://sts.windows.net/\($0.id)/" } })
+    }
+
+    // MARK: Changing the directory at run time
+
+    /// The control endpoint `/_mock/entra/...` (kept in memory; a restart goes back to the fixture):
+    /// - `GET /_mock/entra`: the directory, secrets and passwords included (it is a mock).
+    /// - `POST /_mock/entra/{tenant}/servicePrincipals` `{"displayName", "appId"?, "objectId"?, "secret"?}`
+    /// - `POST /_mock/entra/{tenant}/users` `{"userPrincipalName", "password", "displayName"?, "objectId"?}`
+    /// - `POST /_mock/entra/{tenant}/groups` `{"displayName", "members": [object ids], "objectId"?}`
+    /// Each POST answers 201 with the whole new entry (generated ids and secret included); a duplicate id or name
+    /// is 409, a bad body 400, an unknown tenant 404.
+    public func handleControl(method: String, path: [String], body: [UInt8]) -> Response {
+        switch (method, path.count) {
+        case ("GET", 0):
+            return encoded(200, directory)
+        case ("POST", 2):
+            break
+        default:
+            return controlError(404, "No control operation \(method) /_mock/entra/\(path.joined(separator: "/")).")
+        }
+        let fields = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+        func text(_ name: String) -> String? { (fields[name] as? String).flatMap { $0.isEmpty ? nil : $0 } }
+        let newID = { UUID().uuidString.lowercased() }
+        return current.withLock { directory -> Response in
+            guard let index = directory.tenants.firstIndex(where: { $0.id.lowercased() == path[0].lowercased() || $0.domain.lowercased() == path[0].lowercased() }) else {
+                return controlError(404, "No tenant '\(path[0].prefix(100))' in the directory.")
+            }
+            var tenant = directory.tenants[index]
+            let taken = Set((tenant.servicePrincipals.flatMap { [$0.appId, $0.objectId] } + tenant.users.map(\.objectId) + tenant.groups.map(\.objectId)).map { $0.lowercased() })
+            let response: Response
+            switch path[1] {
+            case "servicePrincipals":
+                guard let name = text("displayName") else { return controlError(400, "displayName is required.") }
+                let entry = EntraDirectory.ServicePrincipal(
+                    displayName: name, appId: text("appId") ?? newID(), objectId: text("objectId") ?? newID(),
+                    secrets: [text("secret") ?? Base64URL.encode((0..<24).map { _ in UInt8.random(in: 0...255) })])
+                guard !taken.contains(entry.appId.lowercased()), !taken.contains(entry.objectId.lowercased()) else {
+                    return controlError(409, "The appId or objectId is already in use.")
+                }
+                tenant.servicePrincipals.append(entry)
+                response = encoded(201, entry)
+            case "users":
+                guard let upn = text("userPrincipalName"), upn.contains("@"), let password = text("password") else {
+                    return controlError(400, "userPrincipalName (with @) and password are required.")
+                }
+                guard !tenant.users.contains(where: { $0.userPrincipalName.lowercased() == upn.lowercased() }) else {
+                    return controlError(409, "A user named \(upn.prefix(100)) exists.")
+                }
+                let entry = EntraDirectory.User(displayName: text("displayName") ?? upn, userPrincipalName: upn, objectId: text("objectId") ?? newID(), password: password)
+                guard !taken.contains(entry.objectId.lowercased()) else { return controlError(409, "The objectId is already in use.") }
+                tenant.users.append(entry)
+                response = encoded(201, entry)
+            case "groups":
+                guard let name = text("displayName") else { return controlError(400, "displayName is required.") }
+                let members = fields["members"] as? [String] ?? []
+                let entry = EntraDirectory.Group(displayName: name, objectId: text("objectId") ?? newID(), members: members)
+                guard !taken.contains(entry.objectId.lowercased()) else { return controlError(409, "The objectId is already in use.") }
+                tenant.groups.append(entry)
+                response = encoded(201, entry)
+            default:
+                return controlError(404, "Unknown collection '\(path[1].prefix(100))'; use servicePrincipals, users or groups.")
+            }
+            directory.tenants[index] = tenant
+            return response
+        }
+    }
+
+    private func encoded(_ status: Int, _ value: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(body))
+    }
+
+    private func controlError(_ status: Int, _ message: String) -> Response {
+        json(status, ["error": ["code": status == 409 ? "Conflict" : status == 404 ? "NotFound" : "BadRequest", "message": message]])
     }
 
     // MARK: Helpers

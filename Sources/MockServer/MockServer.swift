@@ -220,6 +220,14 @@ public final class MockServer: Sendable {
         let segments = request.pathSegments
         let host = request.headers["Host"] ?? authority
         let first = segments.first ?? ""
+        if first == "_mock", segments.dropFirst().first == "entra", let entra {
+            // The control plane answers loopback callers only.
+            let remote = request.remoteAddress
+            guard remote.hasPrefix("127.") || remote == "::1" || remote.hasPrefix("::ffff:127.") || remote.isEmpty else {
+                return HTTPResponse(service.errorResponse(CentralError(status: 403, code: "Forbidden", message: "The control plane answers loopback callers only.")))
+            }
+            return HTTPResponse(entra.handleControl(method: request.method, path: Array(segments.dropFirst(2)), body: request.body))
+        }
         guard first.lowercased() == "api" else {
             // Everything else under /{tenant}/... is the mock Entra ID.
             if let entra, segments.count >= 2 {
@@ -227,9 +235,7 @@ public final class MockServer: Sendable {
                     method: request.method, tenant: first, path: Array(segments.dropFirst()),
                     baseURL: (request.isTLS ? "https://" : "http://") + host, contentType: request.headers["Content-Type"],
                     authorization: request.headers["Authorization"], body: request.body))
-                var headers = HTTPHeaders()
-                for (name, value) in answer.headers { headers.add(name, value) }
-                return HTTPResponse(status: answer.status, headers: headers, body: answer.body)
+                return HTTPResponse(answer)
             }
             return HTTPResponse(service.errorResponse(.noSuchPath(request.path)))
         }
@@ -243,8 +249,16 @@ public final class MockServer: Sendable {
 
 extension HTTPResponse {
     init(_ response: CentralResponse) {
-        var headers = HTTPHeaders()
-        for (name, value) in response.headers { headers.add(name, value) }
-        self.init(status: response.status, headers: headers, body: response.body)
+        self.init(status: response.status, headers: response.headers, body: response.body)
+    }
+
+    init(_ response: EntraService.Response) {
+        self.init(status: response.status, headers: response.headers, body: response.body)
+    }
+
+    init(status: Int, headers: [(String, String)], body: [UInt8]) {
+        var fields = HTTPHeaders()
+        for (name, value) in headers { fields.add(name, value) }
+        self.init(status: status, headers: fields, body: body)
     }
 }

@@ -150,6 +150,13 @@ struct SeedScenarioTests {
         expectEnvelope(try client.request("GET", "/api/roles?\(v)", token: "Bearer \(token)x"), status: 401, code: "Unauthenticated")
         let (badStatus, _) = try runToExitCapturingOutput(["token", "--data-dir", data.path, "--fixtures", Paths.fixtures.path, "--user", "nobody@nowhere"])
         #expect(badStatus != 0)
+
+        // The signing key lives in the data folder: after a restart the same token still works.
+        server.terminate()
+        let again = try MockProcess(dataDirectory: data)
+        defer { again.terminate() }
+        let restarted = try RawHTTPClient(port: try #require(again.port))
+        #expect(try restarted.request("GET", "/api/roles?\(v)", token: "Bearer \(token)").status == 200)
     }
 
     /// Runs the binary to completion and returns its exit status and standard output.

@@ -102,3 +102,41 @@ def test_password_grant_for_a_group_member_user(mock, https):
     wrong = requests.post(f"{https}/{TENANT}/oauth2/v2.0/token", data={
         "grant_type": "password", "client_id": CI_APP, "scope": SCOPE, "username": "operator@iotc-mock.example", "password": "nope"})
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+
+
+def test_a_service_principal_added_at_run_time_gets_tokens(mock, https):
+    created = requests.post(f"{https}/_mock/entra/{TENANT}/servicePrincipals", json={"displayName": "added-later"})
+    assert created.status_code == 201, created.text
+    principal = created.json()
+    assert requests.post(f"{https}/_mock/entra/{TENANT}/servicePrincipals", json={"displayName": "x", "appId": principal["appId"]}).status_code == 409
+    result = msal_token(https, principal["appId"], principal["secrets"][0])
+    bearer = {"Authorization": f"Bearer {result['access_token']}"}
+    assert requests.get(f"{https}/api/roles", params=V, headers=bearer).status_code == 403
+    body = {"type": "servicePrincipal", "tenantId": TENANT, "objectId": principal["objectId"], "roles": [{"role": ADMINISTRATOR}]}
+    assert requests.put(f"{https}/api/users/later", params=V, headers={"Authorization": mock.token}, json=body).status_code == 200
+    assert requests.get(f"{https}/api/roles", params=V, headers=bearer).status_code == 200
+    assert any(p["appId"] == principal["appId"] for p in requests.get(f"{https}/_mock/entra").json()["tenants"][0]["servicePrincipals"])
+
+
+def test_v1_endpoint_domain_authority_discovery_and_keys(mock, https):
+    # The tenant may be named by its domain.
+    result = msal.ConfidentialClientApplication(
+        CI_APP, client_credential=CI_SECRET, authority=f"{https}/iotc-mock.example", instance_discovery=False
+    ).acquire_token_for_client(scopes=[SCOPE])
+    assert "access_token" in result, result
+    v1 = requests.post(f"{https}/{TENANT}/oauth2/token", data={
+        "grant_type": "client_credentials", "client_id": CI_APP, "client_secret": CI_SECRET, "resource": "https://apps.azureiotcentral.com/"})
+    assert v1.status_code == 200, v1.text
+    body = v1.json()
+    assert body["resource"] == "https://apps.azureiotcentral.com" and int(body["expires_on"]) > 0 and body["expires_in"] == 3599
+    keys = requests.get(f"{https}/{TENANT}/discovery/v2.0/keys").json()["keys"]
+    import base64, json
+    header = json.loads(base64.urlsafe_b64decode(body["access_token"].split(".")[0] + "=="))
+    assert header["alg"] == "RS256" and header["kid"] in [k["kid"] for k in keys]
+    v1doc = requests.get(f"{https}/{TENANT}/.well-known/openid-configuration").json()
+    assert v1doc["issuer"] == f"https://sts.windows.net/{TENANT}/"
+    assert requests.post(f"{https}/common/oauth2/v2.0/token", data={
+        "grant_type": "client_credentials", "client_id": CI_APP, "client_secret": CI_SECRET, "scope": SCOPE}).status_code == 400
+    unknown_client = requests.post(f"{https}/{TENANT}/oauth2/v2.0/token", data={
+        "grant_type": "client_credentials", "client_id": "00000000-0000-0000-0000-000000000000", "client_secret": "x", "scope": SCOPE})
+    assert unknown_client.json()["error_codes"] == [700016]
