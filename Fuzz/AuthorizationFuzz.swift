@@ -2,7 +2,9 @@
 // Properties: SharedAccessSignature.parse never crashes; a parsed token written canonically parses back to the
 // same fields; and through the whole authentication path nothing authenticates but the well-known admin token
 // (spelled any way that parses to the same fields: the scheme ignores case, values are percent-decoded).
+// Bearer headers go through the real JWT verifier with a key the fuzzer never sees, so none may authenticate.
 import Central
+import Entra
 import Foundation
 import Storage
 
@@ -20,7 +22,23 @@ private let world: World = {
           (try? store.insert(fixture, now: 0)) != nil
     else { fatalError("run the fuzzer from the repository root (it reads fixtures/)") }
     let admin = SharedAccessSignature.sign(applicationID: fixture.application.id, token: fixture.apiTokens[0], key: fixture.application.signingKey)
-    return World(service: CentralService(store: store), application: fixture.application, adminToken: SharedAccessSignature.parse(admin))
+    guard let entraDirectory = try? EntraDirectory.load(directory.appendingPathComponent("entra.json")),
+          let key = try? RSASigningKey.generate()
+    else { fatalError("cannot set up the mock Entra ID") }
+    let entra = EntraService(directory: entraDirectory, signingKey: key)
+    // Make every directory identity an Administrator, so that any bearer that verified would authenticate.
+    for tenant in entraDirectory.tenants {
+        for principal in tenant.servicePrincipals {
+            try? store.save(User(id: String(principal.objectId.prefix(8)), type: .servicePrincipal, tenantId: tenant.id, objectId: principal.objectId,
+                                 roles: [RoleAssignment(role: "ca310b8d-2f4a-44e0-a36e-957c202cd8d4")]), appID: fixture.application.id)
+        }
+    }
+    let verifier: BearerVerifier = { token in
+        guard let claims = try? entra.verify(token) else { return nil }
+        return BearerIdentity(tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name].compactMap { $0 },
+                              groups: claims.groups ?? [], expiryMilliseconds: claims.exp * 1000)
+    }
+    return World(service: CentralService(store: store, bearerVerifier: verifier), application: fixture.application, adminToken: SharedAccessSignature.parse(admin))
 }()
 
 @_cdecl("LLVMFuzzerTestOneInput")
