@@ -74,7 +74,10 @@ public final class CentralService: Sendable {
             (Self.requestIDHeader, requestID), ("x-ms-error-code", error.code),
             ("Content-Type", "application/json; charset=utf-8"),
         ]
-        if error.status == 401 { headers.append(("WWW-Authenticate", SharedAccessSignature.scheme)) }
+        if error.status == 401 {
+            let challenge = authenticator.bearerVerifier == nil ? SharedAccessSignature.scheme : "\(SharedAccessSignature.scheme), Bearer"
+            headers.append(("WWW-Authenticate", challenge))
+        }
         headers += error.headers
         return CentralResponse(status: error.status, headers: headers, body: envelope.serialized)
     }

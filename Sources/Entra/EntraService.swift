@@ -51,6 +51,16 @@ public final class EntraService: Sendable {
     /// Answers one request. Never throws: failures are Entra error responses.
     public func handle(_ request: Request) -> Response {
         let path = request.path.map { $0.lowercased() }
+        let getPaths: [[String]] = [["v2.0", ".well-known", "openid-configuration"], [".well-known", "openid-configuration"], ["discovery", "v2.0", "keys"], ["discovery", "keys"]]
+        let postPaths: [[String]] = [["oauth2", "v2.0", "token"], ["oauth2", "token"]]
+        if getPaths.contains(path) && request.method != "GET" || postPaths.contains(path) && request.method != "POST" {
+            var response = error(405, "invalid_request", 900_561, "The endpoint only accepts \(getPaths.contains(path) ? "GET" : "POST") requests.")
+            response.headers.append(("Allow", getPaths.contains(path) ? "GET" : "POST"))
+            return response
+        }
+        if getPaths.contains(path), !["common", "organizations"].contains(request.tenant.lowercased()), directory.tenant(named: request.tenant) == nil {
+            return error(400, "invalid_tenant", 90_002, "Tenant '\(request.tenant.prefix(100))' not found.")
+        }
         switch (request.method, path) {
         case ("GET", ["v2.0", ".well-known", "openid-configuration"]):
             return discovery(request, version2: true)
@@ -110,9 +120,15 @@ public final class EntraService: Sendable {
 
     private func token(_ request: Request, version2: Bool) -> Response {
         let directory = self.directory
-        let form = Self.parseForm(request.body)
+        let (form, duplicate) = Self.parseForm(request.body)
+        if let duplicate {
+            return error(400, "invalid_request", 9_000_411, "The request is not properly formatted. The parameter '\(duplicate.prefix(100))' is duplicated.")
+        }
         var clientID = form["client_id"]
         var clientSecret = form["client_secret"]
+        if let basic = request.authorization, basic.lowercased().hasPrefix("basic "), clientSecret != nil {
+            return error(400, "invalid_request", 90_014, "The client must authenticate with one method only, not both HTTP Basic and client_secret.")
+        }
         if let basic = request.authorization, basic.lowercased().hasPrefix("basic "),
            let decoded = Data(base64Encoded: String(basic.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") {
@@ -185,8 +201,12 @@ public final class EntraService: Sendable {
             }).first, Self.constantTimeEquals(user.password, password) else {
                 return error(400, "invalid_grant", 50_126, "Error validating credentials due to invalid username or password.")
             }
-            guard tenant.servicePrincipals.contains(where: { $0.appId.lowercased() == clientID.lowercased() }) else {
+            guard let application = tenant.servicePrincipals.first(where: { $0.appId.lowercased() == clientID.lowercased() }) else {
                 return error(400, "unauthorized_client", 700_016, "Application with identifier '\(clientID.prefix(100))' was not found in the directory '\(tenant.domain)'.")
+            }
+            // A confidential client that sends a secret must send a right one.
+            if let secret = clientSecret, !application.secrets.contains(where: { Self.constantTimeEquals($0, secret) }) {
+                return error(401, "invalid_client", 7_000_215, "Invalid client secret provided for app '\(application.appId)'.")
             }
             let groups = tenant.groups(of: user.objectId)
             let claims = AccessTokenClaims(
@@ -267,8 +287,33 @@ public final class EntraService: Sendable {
         default:
             return controlError(404, "No control operation \(method) /_mock/entra/\(path.joined(separator: "/")).")
         }
-        let fields = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+        guard let fields = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            return controlError(400, "The body must be a JSON object.")
+        }
         func text(_ name: String) -> String? { (fields[name] as? String).flatMap { $0.isEmpty ? nil : $0 } }
+        // Names are printable text; ids are GUIDs; a user principal name is local@domain without spaces.
+        for name in ["displayName", "userPrincipalName", "password", "secret"] {
+            if let value = fields[name], !(value is String) { return controlError(400, "\(name) must be a string.") }
+            if let value = text(name), value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) || value.utf8.count > 256 {
+                return controlError(400, "\(name) must be printable text of at most 256 bytes.")
+            }
+        }
+        for name in ["appId", "objectId"] {
+            if let value = fields[name] {
+                guard let id = value as? String, UUID(uuidString: id) != nil else { return controlError(400, "\(name) must be a GUID.") }
+            }
+        }
+        if let upn = text("userPrincipalName") {
+            let parts = upn.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !upn.contains(" ") else {
+                return controlError(400, "userPrincipalName must look like name@domain.")
+            }
+        }
+        if let members = fields["members"] {
+            guard let list = members as? [String], list.allSatisfy({ UUID(uuidString: $0) != nil }) else {
+                return controlError(400, "members must be an array of user object ids (GUIDs).")
+            }
+        }
         let newID = { UUID().uuidString.lowercased() }
         return current.withLock { directory -> Response in
             guard let index = directory.tenants.firstIndex(where: { $0.id.lowercased() == path[0].lowercased() || $0.domain.lowercased() == path[0].lowercased() }) else {
@@ -343,16 +388,19 @@ public final class EntraService: Sendable {
         return value
     }
 
-    /// `application/x-www-form-urlencoded` (the last value of a repeated name wins).
-    static func parseForm(_ body: [UInt8]) -> [String: String] {
+    /// `application/x-www-form-urlencoded`, and the first parameter name that appears more than once (Entra refuses
+    /// such a request: AADSTS9000411).
+    static func parseForm(_ body: [UInt8]) -> (form: [String: String], duplicate: String?) {
         var form: [String: String] = [:]
+        var duplicate: String?
         for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ s: Substring) -> String? { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
             guard let name = parts.first.flatMap(decode) else { continue }
+            if form[name] != nil, duplicate == nil { duplicate = name }
             form[name] = parts.count > 1 ? decode(parts[1]) ?? "" : ""
         }
-        return form
+        return (form, duplicate)
     }
 
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {

@@ -161,6 +161,10 @@ struct Token: ParsableCommand {
 
     func run() throws {
         let configuration = try options.configuration()
+        // The token must be signed with the key of the server that will check it: its data folder must exist.
+        guard configuration.inMemory || FileManager.default.fileExists(atPath: configuration.databasePath) else {
+            throw ValidationError("no iotc-mock data folder at \(configuration.dataDirectory); start the server first, or pass its --data-dir (or --in-memory)")
+        }
         guard let entra = try MockServer.entraService(configuration: configuration) else {
             throw ValidationError("the fixtures folder has no entra.json")
         }

@@ -150,6 +150,10 @@ struct SeedScenarioTests {
         expectEnvelope(try client.request("GET", "/api/roles?\(v)", token: "Bearer \(token)x"), status: 401, code: "Unauthenticated")
         let (badStatus, _) = try runToExitCapturingOutput(["token", "--data-dir", data.path, "--fixtures", Paths.fixtures.path, "--user", "nobody@nowhere"])
         #expect(badStatus != 0)
+        // A folder without a server store would get a fresh key whose tokens the server refuses: an error instead.
+        let (noStore, _) = try runToExitCapturingOutput(["token", "--data-dir", data.path + "-missing", "--fixtures", Paths.fixtures.path, "--user", "admin@iotc-mock.example"])
+        #expect(noStore != 0)
+        #expect(!FileManager.default.fileExists(atPath: data.path + "-missing"))
 
         // The signing key lives in the data folder: after a restart the same token still works.
         server.terminate()

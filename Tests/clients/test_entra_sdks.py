@@ -140,3 +140,29 @@ def test_v1_endpoint_domain_authority_discovery_and_keys(mock, https):
     unknown_client = requests.post(f"{https}/{TENANT}/oauth2/v2.0/token", data={
         "grant_type": "client_credentials", "client_id": "00000000-0000-0000-0000-000000000000", "client_secret": "x", "scope": SCOPE})
     assert unknown_client.json()["error_codes"] == [700016]
+
+
+def test_token_endpoint_strictness_found_by_a_new_user_trial(mock, https):
+    token_url = f"{https}/{TENANT}/oauth2/v2.0/token"
+    good = {"grant_type": "client_credentials", "client_id": CI_APP, "client_secret": CI_SECRET, "scope": SCOPE}
+    duplicated = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in good.items()) + "&client_secret=bad"
+    r = requests.post(token_url, data=duplicated, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400 and r.json()["error_codes"] == [9000411]
+    r = requests.post(token_url, data=good, auth=(CI_APP, "wrong"))
+    assert r.status_code == 400 and r.json()["error_codes"] == [90014]
+    r = requests.post(token_url, data={"grant_type": "password", "client_id": CI_APP, "client_secret": "wrong", "scope": SCOPE,
+                                       "username": "admin@iotc-mock.example", "password": "iotc-mock-admin-password"})
+    assert r.status_code == 401 and r.json()["error_codes"] == [7000215]
+    r = requests.get(token_url)
+    assert r.status_code == 405 and r.headers["Allow"] == "POST" and r.json()["error_description"].startswith("AADSTS900561:")
+    assert requests.get(f"{https}/nope/discovery/v2.0/keys").status_code == 400
+
+
+def test_control_endpoint_validates_what_it_adds(mock, https):
+    base = f"{https}/_mock/entra/{TENANT}"
+    assert requests.post(f"{base}/users", json={"userPrincipalName": "a@b.example", "password": "p", "objectId": "zzz"}).status_code == 400
+    assert requests.post(f"{base}/users", json={"userPrincipalName": "a b@b.example", "password": "p"}).status_code == 400
+    assert requests.post(f"{base}/groups", json={"displayName": "g", "members": ["not-a-guid"]}).status_code == 400
+    assert requests.post(f"{base}/servicePrincipals", data="not json").status_code == 400
+    assert requests.post(f"{base}/servicePrincipals", json={"displayName": "bad\u0000name"}).status_code == 400
+    assert requests.post(f"{base}/users", json={"userPrincipalName": "ok@b.example", "password": "p"}).status_code == 201
