@@ -35,7 +35,7 @@ private let world: World = {
     }
     let verifier: BearerVerifier = { token in
         guard let claims = try? entra.verify(token) else { return nil }
-        return BearerIdentity(tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name].compactMap { $0 },
+        return BearerIdentity(tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name, claims.email].compactMap { $0 },
                               groups: claims.groups ?? [], expiryMilliseconds: claims.exp * 1000)
     }
     return World(service: CentralService(store: store, bearerVerifier: verifier), application: fixture.application, adminToken: SharedAccessSignature.parse(admin))

@@ -19,6 +19,8 @@ public struct AccessTokenClaims: Codable, Sendable, Equatable {
     public var upn: String?
     public var unique_name: String?
     public var name: String?
+    /// An email address, when a token carries one (matched like `upn`).
+    public var email: String?
     public var scp: String?
     /// Object ids of the groups a user is in.
     public var groups: [String]?

@@ -211,7 +211,7 @@ public final class MockServer: Sendable {
     static func bearerIdentity(_ token: String, entra: EntraService) -> BearerIdentity? {
         guard let claims = try? entra.verify(token) else { return nil }
         return BearerIdentity(
-            tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name].compactMap { $0 },
+            tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name, claims.email].compactMap { $0 },
             groups: claims.groups ?? [], expiryMilliseconds: claims.exp * 1000)
     }
 

@@ -127,3 +127,34 @@ import Testing
         #expect(Base64URL.decode("abcde") == nil)
     }
 }
+
+@Suite struct EntraServiceTests {
+    static let directory = EntraDirectory(tenants: [
+        EntraDirectory.Tenant(
+            id: "726878f1-1cb5-489c-a4f1-581d7b3c5984", domain: "iotc-mock.example",
+            servicePrincipals: [EntraDirectory.ServicePrincipal(displayName: "sp", appId: "bfa26516-349e-48e7-acdc-5207da73e9bb", objectId: "02a70a2d-68af-45ae-b566-7556a18f5405", secrets: ["s"])],
+            users: [EntraDirectory.User(displayName: "U", userPrincipalName: "u@iotc-mock.example", objectId: "8ed00aa5-c6dc-459c-b76c-37ed49bf987d", password: "p")],
+            groups: [EntraDirectory.Group(displayName: "g", objectId: "2ab9a930-754c-455c-a645-d29f86c7016d", members: ["8ed00aa5-c6dc-459c-b76c-37ed49bf987d"])])
+    ])
+
+    @Test func issuedTokensCarryTheDocumentedClaimsAndVerify() throws {
+        let service = EntraService(directory: Self.directory, signingKey: try RSASigningKey.generate(), tokenLifetime: 600, clock: { 1_900_000_000 })
+        let app = try #require(service.issueToken(for: "sp"))
+        #expect(app.claims.idtyp == "app" && app.claims.appid == "bfa26516-349e-48e7-acdc-5207da73e9bb" && app.claims.ver == "1.0")
+        #expect(app.claims.exp - app.claims.iat == 600)
+        #expect(app.claims.aud == "https://apps.azureiotcentral.com")
+        #expect(app.claims.iss == "https://sts.windows.net/726878f1-1cb5-489c-a4f1-581d7b3c5984/")
+        let user = try #require(service.issueToken(for: "U@IOTC-mock.example"))
+        #expect(user.claims.upn == "u@iotc-mock.example" && user.claims.scp == "user_impersonation" && user.claims.idtyp == "user")
+        #expect(user.claims.groups == ["2ab9a930-754c-455c-a645-d29f86c7016d"])
+        #expect(try service.verify(user.token) == user.claims)
+        #expect(service.issueToken(for: "nobody") == nil)
+    }
+
+    @Test func aTokenOfAnotherServiceKeyIsRefused() throws {
+        let one = EntraService(directory: Self.directory, signingKey: try RSASigningKey.generate())
+        let other = EntraService(directory: Self.directory, signingKey: try RSASigningKey.generate())
+        let token = try #require(one.issueToken(for: "sp")?.token)
+        #expect(throws: JSONWebToken.VerificationError.self) { try other.verify(token) }
+    }
+}
