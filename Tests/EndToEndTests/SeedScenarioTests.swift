@@ -165,16 +165,8 @@ struct SeedScenarioTests {
 
     /// Runs the binary to completion and returns its exit status and standard output.
     func runToExitCapturingOutput(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = Paths.binary
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let (status, output, _) = try runBinary(arguments)
+        return (status, output)
     }
 
     @Test func inMemoryWritesNothingToDisk() throws {
@@ -202,18 +194,27 @@ struct SeedScenarioTests {
     }
 
     /// Runs the binary to completion and returns its exit status and standard error.
+    /// Runs the binary to completion and returns its exit status and standard error.
     func runToExit(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        let (status, _, error) = try runBinary(arguments, environment: environment)
+        return (status, error)
+    }
+
+    /// Runs the binary to completion: exit status, standard output, standard error (both read to the end).
+    func runBinary(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = Paths.binary
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let error = Pipe()
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
         process.standardError = error
-        process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let text = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // Both outputs are a few lines, far below a pipe's buffer, so reading one after the other cannot block.
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationStatus, text)
+        return (process.terminationStatus, out, err)
     }
 
     @Test func aTypoInABooleanVariableIsAnErrorNotSilentlyOff() throws {
