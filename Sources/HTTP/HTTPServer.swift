@@ -218,20 +218,9 @@ public final class HTTPServer: Sendable {
         }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let bound: Int32
-        if family == AF_INET {
-            bound = withUnsafePointer(to: &v4) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-        } else {
-            bound = withUnsafePointer(to: &v6) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
-        }
+        let bound = family == AF_INET
+            ? withSocketAddress(&v4) { bind(fd, $0, $1) }
+            : withSocketAddress(&v6) { bind(fd, $0, $1) }
         guard bound == 0 else {
             let e = errno
             _ = closeFD(fd)

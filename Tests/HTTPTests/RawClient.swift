@@ -6,6 +6,8 @@ import Darwin
 
 import Foundation
 
+@testable import HTTP
+
 struct RawClientError: Error, CustomStringConvertible {
     var description: String
 }
@@ -29,21 +31,13 @@ final class RawClient {
             addr.sin6_family = sa_family_t(AF_INET6)
             addr.sin6_port = in_port_t(UInt16(port)).bigEndian
             _ = inet_pton(AF_INET6, host, &addr.sin6_addr)
-            rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
+            rc = withSocketAddress(&addr) { connect(fd, $0, $1) }
         } else {
             var addr = sockaddr_in()
             addr.sin_family = sa_family_t(AF_INET)
             addr.sin_port = in_port_t(UInt16(port)).bigEndian
             _ = inet_pton(AF_INET, host, &addr.sin_addr)
-            rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            rc = withSocketAddress(&addr) { connect(fd, $0, $1) }
         }
         guard rc == 0 else {
             let e = errno

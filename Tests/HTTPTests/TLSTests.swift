@@ -48,9 +48,7 @@ final class TLSTestClient {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let rc = withSocketAddress(&address) { connect(fd, $0, $1) }
         guard rc == 0 else { throw Failure.connect }
         SSL_set_fd(ssl, fd)
         guard SSL_connect(ssl) == 1 else {
