@@ -99,6 +99,11 @@ def test_password_grant_for_a_group_member_user(mock, https):
     body = {"type": "adGroup", "tenantId": TENANT, "objectId": "2ab9a930-754c-455c-a645-d29f86c7016d", "roles": [{"role": ADMINISTRATOR}]}
     assert requests.put(f"{https}/api/users/operators", params=V, headers={"Authorization": mock.token}, json=body).status_code == 200
     assert requests.get(f"{https}/api/users", params=V, headers=bearer).status_code == 200
+    # The tenant-independent endpoint finds the user in its tenant.
+    organizations = requests.post(f"{https}/organizations/oauth2/v2.0/token", data={
+        "grant_type": "password", "client_id": CI_APP, "scope": SCOPE,
+        "username": "operator@iotc-mock.example", "password": "iotc-mock-operator-password"})
+    assert organizations.status_code == 200, organizations.text
     wrong = requests.post(f"{https}/{TENANT}/oauth2/v2.0/token", data={
         "grant_type": "password", "client_id": CI_APP, "scope": SCOPE, "username": "operator@iotc-mock.example", "password": "nope"})
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
