@@ -6,7 +6,7 @@ ARGS ?=
 BIN := .build/debug/iotc-mock
 VENV := .venv
 
-.PHONY: all deps build run test test-swift test-clients fuzz bench clean
+.PHONY: all deps build run test test-swift test-clients docs fuzz bench clean
 
 all: build
 
@@ -47,6 +47,10 @@ $(VENV)/.installed: Tests/clients/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/clients/requirements.txt
 	touch $@
+
+# docs/permissions.md, the operation × role table, from the operation catalog and fixtures/roles.json.
+docs: build
+	$(BIN) permissions > docs/permissions.md
 
 # libFuzzer targets for the request parser and the Authorization header, each for FUZZ_SECONDS:
 # make fuzz FUZZ_SECONDS=600

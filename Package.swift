@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(
             name: "iotc-mock",
             dependencies: [
-                "MockServer",
+                "MockServer", "Central",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Entra",
             ],

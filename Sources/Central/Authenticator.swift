@@ -35,9 +35,7 @@ public struct Authenticator: Sendable {
         guard let token, sas.isValid(for: application, token: token), token.expiryMilliseconds > now else {
             throw .unauthenticated
         }
-        let principal = Principal(
-            identity: .apiToken(id: token.id), roles: token.roles,
-            applicationPermissions: Principal.permissions(of: token.roles, definitions: roles))
+        let principal = Principal(identity: .apiToken(id: token.id), roles: token.roles, definitions: roles)
         return (principal, token.expiryMilliseconds)
     }
 
@@ -63,7 +61,7 @@ public struct Authenticator: Sendable {
         let assignments = matched.flatMap(\.roles)
         let principal = Principal(
             identity: .bearer(tenantId: identity.tenantId, objectId: identity.objectId, users: matched.map(\.id)), roles: assignments,
-            applicationPermissions: Principal.permissions(of: assignments, definitions: roles))
+            definitions: roles)
         return (principal, identity.expiryMilliseconds)
     }
 }

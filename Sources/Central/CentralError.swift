@@ -24,11 +24,29 @@ public struct CentralError: Error, Sendable, Equatable {
     public static let unauthenticated = CentralError(
         status: 401, code: "Unauthenticated", message: "The provided authentication token is invalid.")
 
-    /// 403: the caller is known but its roles lack `permission` (REFERENCE.md §3; wording assumed).
-    public static func forbidden(operationID: String) -> CentralError {
+    /// 403: the caller is known but its role assignments do not allow what it asked (REFERENCE.md §3; code and
+    /// wording assumed). `reason` says which permission, role or scope is missing.
+    public static func forbidden(_ reason: String) -> CentralError {
+        CentralError(status: 403, code: "Forbidden", message: "The caller is not allowed to do this: \(reason)")
+    }
+
+    /// 404 for an operation that exists in other api-versions but not in `version` (assumed wording).
+    public static func operationNotInVersion(_ operationID: String, version: String) -> CentralError {
+        CentralError(status: 404, code: "NotFound", message: "The operation \(operationID) does not exist in api-version \(version.clipped).")
+    }
+
+    /// 501 for a documented operation the mock does not emulate, after authentication, api-version and
+    /// authorization passed (assumed, docs/fidelity.md).
+    public static func notImplemented(_ operationID: String) -> CentralError {
         CentralError(
-            status: 403, code: "Forbidden",
-            message: "The caller does not have permission to perform \(operationID); its roles lack the permission this operation requires.")
+            status: 501, code: "NotImplemented",
+            message: "iotc-mock does not emulate \(operationID). The request passed authentication, the api-version check and authorization.")
+    }
+
+    /// 422 for a request that is understood but conflicts with the stored state (code given; assumed, since the
+    /// service documents no 409).
+    public static func unprocessable(code: String, _ message: String) -> CentralError {
+        CentralError(status: 422, code: code, message: message)
     }
 
     /// 404 for an item that does not exist (REFERENCE.md §3; wording assumed).

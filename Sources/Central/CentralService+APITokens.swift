@@ -29,6 +29,7 @@ extension CentralService {
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
         let roles = try context.roleAssignments(in: body, store: store)
+        try context.authorizeGrant(roles, tree: try organizationTree(context))
         var expiry = context.now + Self.defaultTokenLifetimeMilliseconds
         if let text = try context.optionalString("expiry", in: body) {
             guard let parsed = Timestamp.parseISO8601(text) else {
@@ -41,7 +42,11 @@ extension CentralService {
         }
         let token = APIToken(id: id, roles: roles, expiryMilliseconds: expiry, nonce: try Crypto.randomBytes(16))
         defer { cache.invalidate() }
-        guard try store.insert(token, appID: context.application.id) else {
+        let inserted: Bool
+        do { inserted = try store.insert(token, appID: context.application.id) } catch let missing as CentralStore.MissingOrganization {
+            throw CentralError.invalidBody("No organization with id '\(missing.id.clipped)' exists.")
+        }
+        guard inserted else {
             throw CentralError.invalidBody("An API token with id '\(id.clipped)' exists already; delete it first or choose another id.")
         }
         let tokenString = SharedAccessSignature.sign(applicationID: context.application.id, token: token, key: context.application.signingKey)

@@ -1,14 +1,29 @@
 /// Handlers of `/api/users` (REFERENCE.md §4; spec operations Users_List, _Get, _Create, _Update, _Remove).
 extension CentralService {
+    /// Users_List: an organization-scoped caller sees the users with a role on its organizations or below
+    /// (REFERENCE.md §5).
     func listUsers(_ context: RequestContext) throws -> Reply {
         let page = try pageRequest(context, allowsMaxPageSize: context.version.hasUserMaxPageSize)
-        let result = try store.users(appID: context.application.id, after: page.after, limit: page.limit)
+        let result: (items: [User], next: Int64?)
+        if context.scope == .application {
+            result = try store.users(appID: context.application.id, after: page.after, limit: page.limit)
+        } else {
+            let tree = try organizationTree(context)
+            result = try store.users(appID: context.application.id, after: page.after, limit: page.limit) {
+                context.scope.containsAny(of: $0.roles, in: tree)
+            }
+        }
         return listReply(result.items.map(\.json), next: result.next, context: context)
     }
 
+    /// Users_Get: 403 for a user an organization-scoped caller cannot see (assumed, docs/fidelity.md).
     func getUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
         guard let user = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
+        let tree = try organizationTree(context)
+        guard context.scope.containsAny(of: user.roles, in: tree) else {
+            throw CentralError.forbidden("the user '\(id.clipped)' has no role on \(context.scope.description), where the caller holds '\(context.operation.permission)'.")
+        }
         return Reply(status: 200, body: user.json)
     }
 
@@ -28,6 +43,8 @@ extension CentralService {
             throw CentralError.invalidBody("The user type '\(typeText.clipped)' is not known; use one of: \(known.joined(separator: ", ")).")
         }
         let roles = try context.roleAssignments(in: body, store: store)
+        let tree = try organizationTree(context)
+        try context.authorizeGrant(roles, tree: tree)
         let user: User
         switch type {
         case .email:
@@ -45,6 +62,7 @@ extension CentralService {
         }
         var saved = user
         if let existing = try store.user(appID: context.application.id, id: id) {
+            try context.requireWithinScope(existing.roles, tree: tree, item: "user '\(id.clipped)'")
             try Self.checkIdentityUnchanged(existing, type: user.type.rawValue, email: user.email, tenantId: user.tenantId, objectId: user.objectId)
             saved = existing.with(roles: roles)  // the stored identity stays as it was written first
         }
@@ -58,6 +76,8 @@ extension CentralService {
         let id = context.parameter("userId")
         try context.requireContentType(["application/json", "application/merge-patch+json"])
         guard let existing = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
+        let tree = try organizationTree(context)
+        try context.requireWithinScope(existing.roles, tree: tree, item: "user '\(id.clipped)'")
         let body = try context.jsonObjectBody()
         try Self.checkIdentityUnchanged(
             existing, type: try context.optionalString("type", in: body), email: try context.optionalString("email", in: body),
@@ -65,23 +85,47 @@ extension CentralService {
         var updated = existing
         if let roles = body["roles"] {
             guard roles != .null else { throw CentralError.invalidBody("The field 'roles' cannot be removed: a user needs at least one role.") }
-            updated = existing.with(roles: try context.roleAssignments(in: body, store: store))
+            let roles = try context.roleAssignments(in: body, store: store)
+            try context.authorizeGrant(roles, tree: tree)
+            updated = existing.with(roles: roles)
         }
         try save(updated, context: context)
         return Reply(status: 200, body: updated.json)
     }
 
+    /// Users_Remove: refused with 422 `LastAdministrator` for the last user holding Administrator
+    /// application-wide (REFERENCE.md §5).
     func removeUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
+        guard let existing = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
+        try context.requireWithinScope(existing.roles, tree: try organizationTree(context), item: "user '\(id.clipped)'")
         defer { cache.invalidate() }
-        guard try store.deleteUser(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
+        do {
+            guard try store.deleteUser(appID: context.application.id, id: id, rules: userRules) else { throw CentralError.notFound("user", id: id) }
+        } catch CentralStore.UserConflict.lastAdministrator {
+            throw Self.lastAdministrator(id)
+        }
         return Reply(status: 204)
+    }
+
+    static func lastAdministrator(_ id: String) -> CentralError {
+        .unprocessable(
+            code: "LastAdministrator",
+            "The user '\(id.clipped)' is the last user with the Administrator role on the whole application; an application must keep at least one. Give another user that role first.")
     }
 
     private func save(_ user: User, context: RequestContext) throws {
         defer { cache.invalidate() }  // bearer principals are derived from the users
         do {
-            try store.save(user, appID: context.application.id)
+            try store.save(user, appID: context.application.id, rules: userRules)
+        } catch CentralStore.UserConflict.lastAdministrator {
+            throw Self.lastAdministrator(user.id)
+        } catch CentralStore.UserConflict.roleAssignmentLimit(let limit) {
+            throw CentralError.unprocessable(
+                code: "RoleAssignmentLimit",
+                "The users of this application may hold at most \(limit) role assignments together (an adGroup user's assignment counts once); remove some first.")
+        } catch let missing as CentralStore.MissingOrganization {
+            throw CentralError.invalidBody("No organization with id '\(missing.id.clipped)' exists.")
         } catch CentralStore.UserConflict.emailInUse(let other) {
             throw CentralError.invalidBody("The email '\((user.email ?? "").clipped)' already belongs to the user '\(other.clipped)' of this application.")
         } catch CentralStore.UserConflict.identityInUse(let other) {

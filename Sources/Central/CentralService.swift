@@ -10,6 +10,8 @@ public final class CentralService: Sendable {
     public let pageSize: Int
     /// The current time in Unix epoch milliseconds.
     public let clock: @Sendable () -> Int64
+    /// The rules every user write keeps: the last Administrator and the cap on role assignments.
+    public let userRules: CentralStore.UserRules
     let authenticator: Authenticator
     let cache = PrincipalCache()
 
@@ -17,9 +19,12 @@ public final class CentralService: Sendable {
     public static let requestIDHeader = "x-ms-request-id"
 
     /// - Parameter bearerVerifier: verifies Entra ID bearer tokens; nil refuses every bearer token with 401.
+    /// - Parameter maxRoleAssignments: the most role assignments the users of one application may hold together
+    ///   (REFERENCE.md §5 mentions a cap; 200 assumed, docs/fidelity.md).
     public init(store: CentralStore, pageSize: Int = 100, clock: @escaping @Sendable () -> Int64 = Timestamp.nowMilliseconds,
-                bearerVerifier: BearerVerifier? = nil) {
+                bearerVerifier: BearerVerifier? = nil, maxRoleAssignments: Int = 200) {
         self.store = store
+        self.userRules = CentralStore.UserRules(maxRoleAssignments: max(1, maxRoleAssignments))
         self.pageSize = max(1, pageSize)
         self.clock = clock
         self.authenticator = Authenticator(store: store, bearerVerifier: bearerVerifier)
@@ -97,7 +102,7 @@ public final class CentralService: Sendable {
 
         let version = try Self.apiVersion(request.queryValues("api-version"))
         guard operation.versions.contains(version) else {
-            throw .noSuchPath("/api/" + request.pathSegments.joined(separator: "/"))
+            throw .operationNotInVersion(operation.operationID, version: version.rawValue)
         }
 
         let roles: [Role]
@@ -115,13 +120,14 @@ public final class CentralService: Sendable {
             }
             principal = verified
         }
-        guard principal.applicationPermissions.contains(operation.permission) else {
-            throw .forbidden(operationID: operation.operationID)
+        guard let scope = principal.scope(for: operation) else {
+            throw .forbidden(Self.denialReason(principal, operation: operation))
         }
+        guard operation.isEmulated else { throw .notImplemented(operation.operationID) }
 
         let context = RequestContext(
             request: request, operation: operation, parameters: parameters, version: version,
-            application: application, roles: roles, principal: principal, now: now)
+            application: application, roles: roles, principal: principal, scope: scope, now: now)
         do {
             return try dispatch(context)
         } catch let error as CentralError {
@@ -129,6 +135,18 @@ public final class CentralService: Sendable {
         } catch {
             throw Self.storeFailure(error)
         }
+    }
+
+    /// Why `principal` may not perform `operation`: which permission is missing, and why its roles do not count.
+    static func denialReason(_ principal: Principal, operation: Operation) -> String {
+        if case .bearer(let tenant, let object, let users) = principal.identity, users.isEmpty {
+            return "the identity (tenant \(tenant), object \(object)) is not a user of this application."
+        }
+        let needs = "\(operation.operationID) needs the permission '\(operation.permission)'"
+        if operation.scope == .application, !principal.organizationPermissions.isEmpty {
+            return "\(needs) on the whole application; organization role assignments cannot grant it."
+        }
+        return "\(needs), which none of the caller's role assignments grants."
     }
 
     /// A 500 for a failure of the store (disk full, I/O error): the client gets SQLite's reason without any SQL;
@@ -161,6 +179,11 @@ public final class CentralService: Sendable {
         case "Users_Remove": try removeUser(context)
         case "Roles_List": listRoles(context)
         case "Roles_Get": try getRole(context)
+        case "Organizations_List": try listOrganizations(context)
+        case "Organizations_Get": try getOrganization(context)
+        case "Organizations_Create": try createOrganization(context)
+        case "Organizations_Update": try updateOrganization(context)
+        case "Organizations_Remove": try removeOrganization(context)
         default: throw CentralError.internalError("No handler for \(context.operation.operationID).")
         }
     }

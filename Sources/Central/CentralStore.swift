@@ -130,9 +130,118 @@ public final class CentralStore: Sendable {
         }
     }
 
+    /// Makes the built-in roles of every application equal to `roles` (those of `fixtures/roles.json`), keeping
+    /// custom roles: the built-in roles follow the mock's version, not the version that created a data folder.
+    public func replaceBuiltInRoles(_ roles: [Role]) throws {
+        let builtIn = roles.filter(\.isBuiltIn)
+        try database.transaction { tx in
+            try tx.query("DELETE FROM roles WHERE built_in = 1")
+            for app in try tx.query("SELECT id FROM applications") {
+                guard let appID = app[0].text else { continue }
+                for (position, role) in builtIn.enumerated() {
+                    try tx.query(
+                        "INSERT OR REPLACE INTO roles (app_id, id, display_name, kind, built_in, permissions, position) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                        [.text(appID), .text(role.id), .text(role.displayName), .text(role.kind.rawValue),
+                         .text(role.permissions.sorted().joined(separator: " ")), .integer(Int64(position - builtIn.count))])
+                }
+            }
+        }
+    }
+
     /// Whether the organization exists in the application.
     public func organizationExists(appID: String, id: String) throws -> Bool {
         !(try database.query("SELECT 1 FROM organizations WHERE app_id = ? AND id = ?", [.text(appID), .text(id)]).isEmpty)
+    }
+
+    /// The application's organizations in creation order.
+    public func organizations(appID: String) throws -> [Organization] {
+        try database.query("SELECT id, display_name, parent FROM organizations WHERE app_id = ? ORDER BY rowid", [.text(appID)])
+            .map(Self.organization)
+    }
+
+    /// The organizations created after the cursor `after` (a rowid), in creation order, each with its cursor.
+    public func organizations(appID: String, after: Int64) throws -> [(cursor: Int64, organization: Organization)] {
+        try database.query(
+            "SELECT rowid, id, display_name, parent FROM organizations WHERE app_id = ? AND rowid > ? ORDER BY rowid", [.text(appID), .integer(after)]
+        ).map { ($0[0].integer ?? 0, Self.organization(SQLiteRow(Array($0.values.dropFirst())))) }
+    }
+
+    /// The organization with this id, or nil.
+    public func organization(appID: String, id: String) throws -> Organization? {
+        try database.query("SELECT id, display_name, parent FROM organizations WHERE app_id = ? AND id = ?", [.text(appID), .text(id)])
+            .first.map(Self.organization)
+    }
+
+    /// Why an organization write was refused; nothing was written.
+    public enum OrganizationConflict: Error, Sendable, Equatable {
+        /// The parent does not exist.
+        case parentMissing(String)
+        /// The new parent is the organization itself or one of its descendants.
+        case cycle(parent: String)
+        /// The organization still has children, or users or API tokens with roles on it (up to 5 ids each).
+        case inUse(children: [String], users: [String], apiTokens: [String])
+    }
+
+    /// Creates the organization or replaces the one with the same id, in one transaction.
+    /// - Returns: whether it was created.
+    /// - Throws: `OrganizationConflict.parentMissing` or `.cycle`, `SQLiteError`.
+    @discardableResult
+    public func save(_ organization: Organization, appID: String) throws -> Bool {
+        try database.transaction { tx in
+            if let parent = organization.parent {
+                let tree = OrganizationTree(try tx.query(
+                    "SELECT id, display_name, parent FROM organizations WHERE app_id = ? ORDER BY rowid", [.text(appID)]).map(Self.organization))
+                guard tree.contains(parent) else { throw OrganizationConflict.parentMissing(parent) }
+                guard !tree.isWithin(parent, subtreeOf: organization.id) else { throw OrganizationConflict.cycle(parent: parent) }
+            }
+            let updated = try tx.query(
+                "UPDATE organizations SET display_name = ?, parent = ? WHERE app_id = ? AND id = ? RETURNING id",
+                [.text(organization.displayName), .optionalText(organization.parent), .text(appID), .text(organization.id)])
+            guard updated.isEmpty else { return false }
+            try tx.query(
+                "INSERT INTO organizations (app_id, id, display_name, parent) VALUES (?, ?, ?, ?)",
+                [.text(appID), .text(organization.id), .text(organization.displayName), .optionalText(organization.parent)])
+            return true
+        }
+    }
+
+    /// Deletes an organization that has no children and that no user or API token has a role on.
+    /// - Returns: whether it existed.
+    /// - Throws: `OrganizationConflict.inUse`, writing nothing.
+    public func deleteOrganization(appID: String, id: String) throws -> Bool {
+        try database.transaction { tx in
+            guard !(try tx.query("SELECT 1 FROM organizations WHERE app_id = ? AND id = ?", [.text(appID), .text(id)]).isEmpty) else { return false }
+            let children = try tx.query(
+                "SELECT id FROM organizations WHERE app_id = ? AND parent = ? ORDER BY rowid LIMIT 5", [.text(appID), .text(id)]).compactMap { $0[0].text }
+            let users = try tx.query(Self.referencing("users"), [.text(appID), .text(id)]).compactMap { $0[0].text }
+            let tokens = try tx.query(Self.referencing("api_tokens"), [.text(appID), .text(id)]).compactMap { $0[0].text }
+            guard children.isEmpty && users.isEmpty && tokens.isEmpty else {
+                throw OrganizationConflict.inUse(children: children, users: users, apiTokens: tokens)
+            }
+            try tx.query("DELETE FROM organizations WHERE app_id = ? AND id = ?", [.text(appID), .text(id)])
+            return true
+        }
+    }
+
+    /// Up to 5 ids of the rows of `table` (users or api_tokens) with a role assignment on organization `?2`.
+    private static func referencing(_ table: String) -> String {
+        "SELECT id FROM \(table) WHERE app_id = ? AND EXISTS (SELECT 1 FROM json_each(\(table).roles) WHERE json_extract(value, '$.organization') = ?2) ORDER BY seq LIMIT 5"
+    }
+
+    private static func organization(_ row: SQLiteRow) -> Organization {
+        Organization(id: row[0].text ?? "", displayName: row[1].text ?? "", parent: row[2].text)
+    }
+
+    /// A role assignment names an organization that does not exist (checked inside the write's transaction).
+    public struct MissingOrganization: Error, Sendable, Equatable {
+        public let id: String
+    }
+
+    private static func requireOrganizations(of roles: [RoleAssignment], appID: String, in tx: SQLiteDatabase.Transaction) throws {
+        for organization in Set(roles.compactMap(\.organization))
+        where try tx.query("SELECT 1 FROM organizations WHERE app_id = ? AND id = ?", [.text(appID), .text(organization)]).isEmpty {
+            throw MissingOrganization(id: organization)
+        }
     }
 
     // MARK: API tokens
@@ -151,10 +260,12 @@ public final class CentralStore: Sendable {
     }
 
     /// Adds a token. Returns false, writing nothing, when the id exists already.
+    /// - Throws: `MissingOrganization` when a role assignment names an organization that does not exist.
     public func insert(_ token: APIToken, appID: String) throws -> Bool {
         try database.transaction { tx in
             guard try tx.query("SELECT 1 FROM api_tokens WHERE app_id = ? AND id = ?", [.text(appID), .text(token.id)]).isEmpty
             else { return false }
+            try Self.requireOrganizations(of: token.roles, appID: appID, in: tx)
             try Self.insert(token, appID: appID, in: tx)
             return true
         }
@@ -190,6 +301,24 @@ public final class CentralStore: Sendable {
         case emailInUse(userID: String)
         /// Another user of the app has this tenant and object id.
         case identityInUse(userID: String)
+        /// The write would leave the application without a user holding the Administrator role on the whole
+        /// application (REFERENCE.md §5).
+        case lastAdministrator
+        /// The write would raise the application's role assignments above `limit`.
+        case roleAssignmentLimit(limit: Int)
+    }
+
+    /// The rules a user write keeps (REFERENCE.md §5).
+    public struct UserRules: Sendable {
+        /// The role that must stay assigned, application-wide, to at least one user once one holds it.
+        public var administratorRoleID: String
+        /// The most role assignments the users of one application may hold together; every entry of a user's
+        /// `roles` counts one (an `adGroup` user counts once, whatever its members).
+        public var maxRoleAssignments: Int
+
+        public init(administratorRoleID: String = Role.administratorID, maxRoleAssignments: Int = 200) {
+            self.administratorRoleID = administratorRoleID; self.maxRoleAssignments = maxRoleAssignments
+        }
     }
 
     /// The user with this id, or nil.
@@ -206,11 +335,42 @@ public final class CentralStore: Sendable {
             appID: appID, after: after, limit: limit) { Self.user(SQLiteRow(Array($0.values.dropFirst()))) }
     }
 
+    /// One page of the users for which `isIncluded` holds, in creation order after the cursor `after` (for callers
+    /// that see part of the application only).
+    public func users(appID: String, after: Int64, limit: Int, where isIncluded: (User) -> Bool) throws -> (items: [User], next: Int64?) {
+        let rows = try database.query(
+            "SELECT seq, id, type, email, tenant_id, object_id, roles FROM users WHERE app_id = ? AND seq > ? ORDER BY seq",
+            [.text(appID), .integer(after)])
+        var items: [User] = []
+        var cursor: Int64 = after
+        for row in rows {
+            let user = Self.user(SQLiteRow(Array(row.values.dropFirst())))
+            guard isIncluded(user) else { continue }
+            if items.count == limit { return (items, cursor) }
+            items.append(user)
+            cursor = row[0].integer ?? cursor
+        }
+        return (items, nil)
+    }
+
     /// Creates the user, or replaces the roles of the user with the same id (the caller has checked that its
     /// identity fields are unchanged). Throws `UserConflict` and writes nothing when another user holds the same
-    /// email or tenant + object id.
-    public func save(_ user: User, appID: String) throws {
+    /// email or tenant + object id, or when `rules` would be broken; `MissingOrganization` when a role assignment
+    /// names an organization that does not exist.
+    public func save(_ user: User, appID: String, rules: UserRules = UserRules()) throws {
         try database.transaction { tx in
+            try Self.requireOrganizations(of: user.roles, appID: appID, in: tx)
+            let others = try tx.query(
+                "SELECT COALESCE(SUM(json_array_length(roles)), 0) FROM users WHERE app_id = ? AND id <> ?", [.text(appID), .text(user.id)]
+            ).first?[0].integer ?? 0
+            let before = try tx.query("SELECT json_array_length(roles) FROM users WHERE app_id = ? AND id = ?", [.text(appID), .text(user.id)])
+                .first?[0].integer ?? 0
+            if others + Int64(user.roles.count) > Int64(rules.maxRoleAssignments) && Int64(user.roles.count) > before {
+                throw UserConflict.roleAssignmentLimit(limit: rules.maxRoleAssignments)
+            }
+            if !user.roles.contains(where: { $0.role.lowercased() == rules.administratorRoleID && $0.organization == nil }) {
+                try Self.requireAnotherAdministrator(besides: user.id, appID: appID, rules: rules, in: tx)
+            }
             if let email = user.email,
                let other = try tx.query("SELECT id FROM users WHERE app_id = ? AND email_key = ? AND id <> ?", [.text(appID), .text(Self.emailKey(email)), .text(user.id)]).first {
                 throw UserConflict.emailInUse(userID: other[0].text ?? "")
@@ -227,8 +387,22 @@ public final class CentralStore: Sendable {
     }
 
     /// Deletes a user; returns whether it existed.
-    public func deleteUser(appID: String, id: String) throws -> Bool {
-        try !database.query("DELETE FROM users WHERE app_id = ? AND id = ? RETURNING id", [.text(appID), .text(id)]).isEmpty
+    /// - Throws: `UserConflict.lastAdministrator`, writing nothing, when it is the last Administrator.
+    public func deleteUser(appID: String, id: String, rules: UserRules = UserRules()) throws -> Bool {
+        try database.transaction { tx in
+            try Self.requireAnotherAdministrator(besides: id, appID: appID, rules: rules, in: tx)
+            return try !tx.query("DELETE FROM users WHERE app_id = ? AND id = ? RETURNING id", [.text(appID), .text(id)]).isEmpty
+        }
+    }
+
+    /// Throws `lastAdministrator` when `userID` holds the Administrator role application-wide and no other user does.
+    private static func requireAnotherAdministrator(besides userID: String, appID: String, rules: UserRules, in tx: SQLiteDatabase.Transaction) throws {
+        let isAdministrator = "EXISTS (SELECT 1 FROM json_each(users.roles) WHERE lower(json_extract(value, '$.role')) = ?2 AND json_extract(value, '$.organization') IS NULL)"
+        let parameters: [SQLiteValue] = [.text(appID), .text(rules.administratorRoleID), .text(userID)]
+        guard !(try tx.query("SELECT 1 FROM users WHERE app_id = ?1 AND id = ?3 AND \(isAdministrator)", parameters).isEmpty) else { return }
+        if try tx.query("SELECT 1 FROM users WHERE app_id = ?1 AND id <> ?3 AND \(isAdministrator) LIMIT 1", parameters).isEmpty {
+            throw UserConflict.lastAdministrator
+        }
     }
 
     private static func insert(_ user: User, appID: String, in tx: SQLiteDatabase.Transaction) throws {

@@ -1,6 +1,17 @@
-/// One operation of the IoT Central REST API: the row of the operation catalog that routing, api-version checks
-/// and authorization all read (DESIGN.md, "the operation catalog is the spine").
+/// One operation of the IoT Central REST API: the row of the operation catalog that routing, api-version checks,
+/// authorization, the permissions document and the role × operation test all read (DESIGN.md, "the operation
+/// catalog is the spine").
 public struct Operation: Sendable, Equatable {
+    /// Which role assignments can authorize an operation.
+    public enum Scope: String, Sendable, Equatable {
+        /// Only assignments on the whole application (no `organization`): API tokens, enrollment groups, file
+        /// uploads, data export, and changes to device templates and deployment manifests (REFERENCE.md §5:
+        /// "organization users cannot use API tokens at all"; the rest assumed, docs/fidelity.md).
+        case application
+        /// Also an organization role assignment; the operation then acts inside that organization's subtree.
+        case organization
+    }
+
     /// HTTP method, upper case.
     public let method: String
     /// Path template after `/api`, as in the spec: `/users/{userId}`.
@@ -11,13 +22,19 @@ public struct Operation: Sendable, Equatable {
     public let permission: String
     /// The api-versions in which the operation exists.
     public let versions: Set<APIVersion>
+    public let scope: Scope
+    /// Whether the mock implements the operation; the others answer 501 after authorization.
+    public let isEmulated: Bool
 
     /// The template's segments: literals (lower-cased, for matching), and `{name}` parameters.
     public let templateSegments: [String]
 
-    public init(method: String, path: String, operationID: String, permission: String, versions: Set<APIVersion> = Set(APIVersion.allCases)) {
+    public init(
+        _ method: String, _ path: String, _ operationID: String, _ permission: String,
+        versions: Set<APIVersion> = .allVersions, scope: Scope = .organization, isEmulated: Bool = false
+    ) {
         self.method = method; self.path = path; self.operationID = operationID; self.permission = permission
-        self.versions = versions
+        self.versions = versions; self.scope = scope; self.isEmulated = isEmulated
         self.templateSegments = path.split(separator: "/").map { part in
             part.hasPrefix("{") ? String(part) : part.lowercased()
         }

@@ -1,6 +1,6 @@
-/// An organization of an application (spec definition `Organization`). In this version organizations come from
-/// fixtures only, so role assignments can name them; their endpoints arrive with the organizations issue.
+/// An organization of an application (spec definition `Organization`; REFERENCE.md §4).
 public struct Organization: Sendable, Equatable {
+    /// `^(?!-)[a-z0-9-]{1,48}[a-z0-9]$`.
     public let id: String
     public let displayName: String
     /// The parent organization's id, or nil for a child of the root.
@@ -8,5 +8,13 @@ public struct Organization: Sendable, Equatable {
 
     public init(id: String, displayName: String, parent: String? = nil) {
         self.id = id; self.displayName = displayName; self.parent = parent
+    }
+
+    /// The response shape: `{"id", "displayName", "parent"?}` (no `parent` for a child of the root, as in the
+    /// spec's organizations_list example).
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [("id", .string(id)), ("displayName", .string(displayName))]
+        if let parent { members.append(("parent", .string(parent))) }
+        return .object(members)
     }
 }

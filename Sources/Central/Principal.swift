@@ -1,4 +1,4 @@
-/// Who is calling, once the `Authorization` header has been verified.
+/// Who is calling, once the `Authorization` header has been verified, and what its role assignments grant.
 public struct Principal: Sendable, Equatable {
     /// How the caller proved who it is.
     public enum Identity: Sendable, Equatable {
@@ -10,22 +10,60 @@ public struct Principal: Sendable, Equatable {
 
     public let identity: Identity
     public let roles: [RoleAssignment]
-    /// The permissions the principal holds on the whole application: the union over its role assignments that
-    /// name no organization. Organization-scoped assignments grant nothing application-wide (REFERENCE.md §5).
+    /// The permissions held on the whole application: the union over the assignments that name no organization.
     public let applicationPermissions: Set<String>
+    /// The permissions held on each organization (and, through it, its descendants), by organization id: the
+    /// union over the assignments that name it (REFERENCE.md §5, "org roles act only inside their organization's
+    /// subtree").
+    public let organizationPermissions: [String: Set<String>]
 
-    public init(identity: Identity, roles: [RoleAssignment], applicationPermissions: Set<String>) {
-        self.identity = identity; self.roles = roles; self.applicationPermissions = applicationPermissions
-    }
-
-    /// Computes the application-wide permissions of `roles` from the application's role definitions.
-    public static func permissions(of roles: [RoleAssignment], definitions: [Role]) -> Set<String> {
-        var granted = Set<String>()
-        for assignment in roles where assignment.organization == nil {
-            if let role = definitions.first(where: { $0.id == assignment.role.lowercased() }) {
-                granted.formUnion(role.permissions)
+    /// Computes the grants of `roles` from the application's role definitions; assignments naming an unknown role
+    /// grant nothing.
+    public init(identity: Identity, roles: [RoleAssignment], definitions: [Role]) {
+        self.identity = identity
+        self.roles = roles
+        var application = Set<String>()
+        var organizations: [String: Set<String>] = [:]
+        for assignment in roles {
+            guard let role = definitions.first(where: { $0.id == assignment.role.lowercased() }) else { continue }
+            if let organization = assignment.organization {
+                organizations[organization, default: []].formUnion(role.permissions)
+            } else {
+                application.formUnion(role.permissions)
             }
         }
+        self.applicationPermissions = application
+        self.organizationPermissions = organizations
+    }
+
+    /// Where the principal may perform `operation`: the whole application when an application-wide assignment
+    /// grants its permission; else, for an operation of scope `.organization`, the organizations whose
+    /// assignments grant it; else nil (403).
+    public func scope(for operation: Operation) -> AccessScope? {
+        scope(for: operation.permission, allowsOrganizations: operation.scope == .organization)
+    }
+
+    /// Where the principal holds `permission` (see `scope(for:)`).
+    public func scope(for permission: String, allowsOrganizations: Bool = true) -> AccessScope? {
+        if applicationPermissions.contains(permission) { return .application }
+        guard allowsOrganizations else { return nil }
+        let roots = Set(organizationPermissions.compactMap { $0.value.contains(permission) ? $0.key : nil })
+        return roots.isEmpty ? nil : .organizations(roots)
+    }
+
+    /// The permissions held at `organization` (nil: the application itself): the application-wide ones plus
+    /// those of assignments on the organization or any of its ancestors.
+    public func permissions(at organization: String?, in tree: OrganizationTree) -> Set<String> {
+        guard let organization else { return applicationPermissions }
+        var granted = applicationPermissions
+        for ancestor in tree.lineage(of: organization) {
+            if let held = organizationPermissions[ancestor] { granted.formUnion(held) }
+        }
         return granted
+    }
+
+    /// Whether any role assignment gives the principal some permission.
+    public var holdsAnyPermission: Bool {
+        !applicationPermissions.isEmpty || organizationPermissions.values.contains { !$0.isEmpty }
     }
 }

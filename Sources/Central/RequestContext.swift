@@ -12,6 +12,8 @@ public struct RequestContext: Sendable {
     /// The application's role definitions.
     public let roles: [Role]
     public let principal: Principal
+    /// Where the principal may perform the operation (the whole application, or some organization subtrees).
+    public let scope: AccessScope
     /// The request's time, Unix epoch milliseconds.
     public let now: Int64
 
@@ -96,6 +98,35 @@ public struct RequestContext: Sendable {
             if !assignments.contains(assignment) { assignments.append(assignment) }  // a repeat adds nothing
         }
         return assignments
+    }
+
+    /// Refuses (403) role assignments the caller may not give (REFERENCE.md §5): for each, the caller must hold the
+    /// operation's permission (`users.add`, `apiTokens.create`) at that assignment's organization (or
+    /// application-wide for an application role), and every permission of the role there.
+    public func authorizeGrant(_ assignments: [RoleAssignment], tree: OrganizationTree) throws(CentralError) {
+        for assignment in assignments {
+            let held = principal.permissions(at: assignment.organization, in: tree)
+            let place = assignment.organization.map { "on the organization '\($0)'" } ?? "on the whole application"
+            let role = roles.first { $0.id == assignment.role.lowercased() }
+            let name = role?.displayName ?? assignment.role
+            guard held.contains(operation.permission) else {
+                throw .forbidden("granting the role '\(name)' \(place) needs the permission '\(operation.permission)' there, which the caller lacks.")
+            }
+            let missing = (role?.permissions ?? []).subtracting(held)
+            guard missing.isEmpty else {
+                throw .forbidden("the role '\(name)' holds permissions the caller lacks \(place) (\(missing.sorted().prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", ..." : "")); a caller may only grant roles within its own permissions.")
+            }
+        }
+    }
+
+    /// Refuses (403) to act on an item (a user) unless every one of its role assignments lies inside `scope`, so an
+    /// organization-scoped caller never changes what it cannot see (REFERENCE.md §5).
+    public func requireWithinScope(_ assignments: [RoleAssignment], tree: OrganizationTree, item: String) throws(CentralError) {
+        guard scope != .application else { return }
+        for assignment in assignments where !scope.contains(assignment.organization, in: tree) {
+            let place = assignment.organization.map { "the organization '\($0)'" } ?? "the whole application"
+            throw .forbidden("the \(item) has a role on \(place), outside \(scope.description) where the caller holds '\(operation.permission)'.")
+        }
     }
 
     /// An optional string member: nil when absent or null.

@@ -7,6 +7,10 @@ public struct Role: Sendable, Equatable {
         case organization
     }
 
+    /// The built-in Administrator role, of which at least one user must keep an application-wide assignment
+    /// (REFERENCE.md §5).
+    public static let administratorID = "ca310b8d-2f4a-44e0-a36e-957c202cd8d4"
+
     /// The role's GUID, e.g. `ca310b8d-2f4a-44e0-a36e-957c202cd8d4` for Administrator.
     public let id: String
     public let displayName: String

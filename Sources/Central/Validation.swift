@@ -21,6 +21,15 @@ public enum Validation {
         return !bytes.isEmpty && bytes.count <= 48 && bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
     }
 
+    /// Spec definition of an organization id (REFERENCE.md §4): `^(?!-)[a-z0-9-]{1,48}[a-z0-9]$`, so 2 to 49
+    /// characters of lower-case letters, digits and `-`, not starting with `-` and ending with a letter or digit.
+    public static func isOrganizationID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        let allowed = { (b: UInt8) in (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+        guard (2...49).contains(bytes.count), let first = bytes.first, let last = bytes.last else { return false }
+        return first != UInt8(ascii: "-") && allowed(last) && bytes.allSatisfy { allowed($0) || $0 == UInt8(ascii: "-") }
+    }
+
     /// A plausible email address: one `@`, a non-empty local part and a domain with a dot, no spaces or
     /// control characters, at most 254 bytes (RFC 5321 §4.5.3.1.3). Assumed: the real rule is not documented.
     public static func isEmail(_ text: String) -> Bool {

@@ -69,6 +69,7 @@ public final class MockServer: Sendable {
             }
             store = try CentralStore(database: database)
             if try store.isEmpty() { try store.insert(fixture, now: Timestamp.nowMilliseconds()) }
+            try store.replaceBuiltInRoles(fixture.roles)
             guard let application = try store.application(id: fixture.application.id) ?? store.applications().first else {
                 throw StartError(description: "the data folder holds no application; delete it or use another --data-dir")
             }
@@ -111,7 +112,9 @@ public final class MockServer: Sendable {
         self.entra = entra
         var bearerVerifier: BearerVerifier?
         if let entra { bearerVerifier = { token in Self.bearerIdentity(token, entra: entra) } }
-        let service = CentralService(store: store, pageSize: configuration.pageSize, bearerVerifier: bearerVerifier)
+        let service = CentralService(
+            store: store, pageSize: configuration.pageSize, bearerVerifier: bearerVerifier,
+            maxRoleAssignments: configuration.maxRoleAssignments)
         self.service = service
         var http = HTTPServerConfiguration()
         http.host = configuration.host

@@ -17,6 +17,9 @@ public struct MockServerConfiguration: Sendable {
     public var fixture: String = "default"
     /// Items per list page before a `nextLink` (assumed 100).
     public var pageSize: Int = 100
+    /// The most role assignments the users of one application may hold together (`--max-role-assignments`,
+    /// `IOTC_MOCK_MAX_ROLE_ASSIGNMENTS`; default 200, REFERENCE.md §5).
+    public var maxRoleAssignments: Int = 200
     /// Connections served at once.
     public var maxConnections: Int = 128
     /// Seconds a read may wait before the connection is closed.

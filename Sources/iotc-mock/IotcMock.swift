@@ -1,6 +1,7 @@
 import ArgumentParser
 import Entra
 import Foundation
+import Central
 import MockServer
 
 /// `iotc-mock`: the IoT Central emulator. `serve` (the default) runs it; `token` prints an Entra access token.
@@ -9,7 +10,7 @@ struct IotcMock: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iotc-mock",
         abstract: "An offline emulator of Azure IoT Central's API tokens, users and roles REST API, with a mock Entra ID.",
-        subcommands: [Serve.self, Token.self],
+        subcommands: [Serve.self, Token.self, Permissions.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -46,6 +47,9 @@ struct Options: ParsableArguments {
     @Option(help: "Lifetime of issued Entra access tokens, in seconds. [env: IOTC_MOCK_TOKEN_LIFETIME] (default: 3599)")
     var tokenLifetime: Int?
 
+    @Option(help: "Most role assignments the users of one application may hold together. [env: IOTC_MOCK_MAX_ROLE_ASSIGNMENTS] (default: 200)")
+    var maxRoleAssignments: Int?
+
     /// The configuration these flags and the environment describe.
     /// - Throws: `ValidationError` for a value that is out of range or does not parse.
     func configuration() throws -> MockServerConfiguration {
@@ -76,6 +80,13 @@ struct Options: ParsableArguments {
             configuration.tokenLifetime = value
         } else if let text = environment["IOTC_MOCK_TOKEN_LIFETIME"] {
             throw ValidationError("IOTC_MOCK_TOKEN_LIFETIME must be a number of seconds, not '\(text)'")
+        }
+        if let value = try maxRoleAssignments ?? environment["IOTC_MOCK_MAX_ROLE_ASSIGNMENTS"].map({ text in
+            guard let value = Int(text) else { throw ValidationError("IOTC_MOCK_MAX_ROLE_ASSIGNMENTS must be a number, not '\(text)'") }
+            return value
+        }) {
+            guard (1...1_000_000).contains(value) else { throw ValidationError("the role assignment limit must be from 1 to 1000000, not \(value)") }
+            configuration.maxRoleAssignments = value
         }
         return configuration
     }
@@ -181,5 +192,27 @@ struct Token: ParsableCommand {
         ]
         let data = try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}
+
+/// `iotc-mock permissions`: prints `docs/permissions.md`, the operation × built-in role table, generated from the
+/// operation catalog and `fixtures/roles.json` (`make docs` writes it).
+struct Permissions: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the operation × role permissions table as Markdown.")
+
+    @Option(help: "Folder with roles.json. [env: IOTC_MOCK_FIXTURES] (default: ./fixtures)")
+    var fixtures: String?
+
+    func run() throws {
+        var configuration = MockServerConfiguration()
+        configuration.fixturesDirectory = fixtures ?? ProcessInfo.processInfo.environment["IOTC_MOCK_FIXTURES"]
+        guard let directory = configuration.resolvedFixturesDirectory() else {
+            throw ValidationError("cannot find the fixtures folder (roles.json); pass --fixtures DIR")
+        }
+        let fixture: Fixture
+        do { fixture = try Fixture.load(directory: directory, name: "default") } catch {
+            throw ValidationError("fixture: \(error)")
+        }
+        FileHandle.standardOutput.write(Data(PermissionsDocument.markdown(fixture: fixture).utf8))
     }
 }

@@ -11,11 +11,11 @@ struct Harness {
     let application: Application
     let adminToken: String
 
-    init(fixture: String = "default", pageSize: Int = 100) throws {
+    init(fixture: String = "default", pageSize: Int = 100, maxRoleAssignments: Int = 200) throws {
         let loaded = try Fixture.load(directory: FixturePaths.directory, name: fixture)
         store = try CentralStore(database: SQLiteDatabase(path: nil))
         try store.insert(loaded, now: 0)
-        service = CentralService(store: store, pageSize: pageSize)
+        service = CentralService(store: store, pageSize: pageSize, maxRoleAssignments: maxRoleAssignments)
         application = loaded.application
         adminToken = SharedAccessSignature.sign(applicationID: application.id, token: loaded.apiTokens[0], key: application.signingKey)
     }
@@ -36,8 +36,9 @@ struct Harness {
     }
 
     /// Creates an API token with `roleID` through the API and returns its string.
-    func makeToken(_ id: String, role: String) throws -> String {
-        let r = call("PUT", "apiTokens/\(id)", token: adminToken, body: #"{"roles":[{"role":"\#(role)"}]}"#)
+    func makeToken(_ id: String, role: String, organization: String? = nil) throws -> String {
+        let assignment = organization.map { #"{"role":"\#(role)","organization":"\#($0)"}"# } ?? #"{"role":"\#(role)"}"#
+        let r = call("PUT", "apiTokens/\(id)", token: adminToken, body: #"{"roles":[\#(assignment)]}"#)
         try #require(r.status == 200, "token creation failed: \(r.json)")
         return try #require(r.json["token"]?.stringValue)
     }
@@ -52,6 +53,9 @@ enum RoleID {
     static let orgAdmin = "c495eb57-eb18-489e-9802-62c474e5645c"
     static let orgOperator = "b4935647-30e4-4ed3-9074-dcac66c2f8ef"
     static let orgViewer = "84cc62c1-dabe-49d3-b16e-8b291232b285"
+    /// Custom roles of the default fixture.
+    static let supportLead = "5d7d1b0e-3c2a-4f61-9a55-6c0f3b1d8e21"
+    static let siteTechnician = "9b4f2c61-7e8d-4a3b-b1c5-2f6e0d9a7c43"
 }
 
 @Suite struct AuthenticationTests {
@@ -149,11 +153,15 @@ enum RoleID {
         #expect(h.call("DELETE", "users/x", token: token).status == 403)
     }
 
-    @Test func organizationScopedAssignmentsGrantNothingApplicationWide() throws {
+    @Test func organizationScopedPrincipalsCannotUseTheAPITokenEndpoints() throws {
         let h = try Harness(fixture: "spec-examples")
         let r = h.call("PUT", "apiTokens/orgadmin", token: h.adminToken, body: #"{"roles":[{"role":"\#(RoleID.orgAdmin)","organization":"seattle"}]}"#)
         let token = try #require(r.json["token"]?.stringValue)
-        #expect(h.call("GET", "users", token: token).status == 403)
+        let denied = h.call("GET", "apiTokens", token: token)
+        #expect(denied.status == 403)
+        #expect(denied.json["error"]?["message"]?.stringValue?.contains("organization role assignments cannot grant it") == true)
+        #expect(h.call("PUT", "apiTokens/x", token: token, body: #"{"roles":[{"role":"\#(RoleID.orgViewer)","organization":"seattle"}]}"#).status == 403)
+        #expect(h.call("GET", "users", token: token).status == 200, "Org Admin may list the users of its organization")
     }
 
     @Test func authenticationComesBeforeAuthorizationAndApiVersionBeforeBoth() throws {

@@ -98,7 +98,7 @@ import Testing
     }
 
     @Test func unknownPathsMatchNothing() {
-        guard case .noSuchPath = OperationCatalog.match(method: "GET", segments: ["devices"]) else {
+        guard case .noSuchPath = OperationCatalog.match(method: "GET", segments: ["widgets"]) else {
             Issue.record("expected no match"); return
         }
     }

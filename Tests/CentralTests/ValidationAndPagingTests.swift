@@ -163,10 +163,14 @@ import Testing
         #expect(h.call("GET", "users", version: "2022-07-31", token: h.adminToken, query: [("maxpagesize", "5")]).status == 400)
     }
 
-    @Test func rolesListsTheSixBuiltInRolesWithTheirGUIDs() throws {
+    /// REFERENCE.md §4: application roles (built-in and custom) and the built-in organization roles, never custom
+    /// organization roles (the default fixture's "Site Technician").
+    @Test func rolesListsApplicationRolesAndBuiltInOrganizationRolesButNotCustomOrganizationRoles() throws {
         let h = try Harness()
         let ids = (h.call("GET", "roles", token: h.adminToken).json["value"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
-        #expect(ids == [RoleID.administrator, RoleID.builder, RoleID.operator_, RoleID.orgAdmin, RoleID.orgOperator, RoleID.orgViewer])
+        #expect(ids == [RoleID.administrator, RoleID.builder, RoleID.operator_, RoleID.orgAdmin, RoleID.orgOperator, RoleID.orgViewer, RoleID.supportLead])
+        #expect(!ids.contains(RoleID.siteTechnician))
+        #expect(h.call("GET", "roles/\(RoleID.siteTechnician)", token: h.adminToken).json["displayName"] == .string("Site Technician"))
         #expect(h.call("GET", "roles/\(RoleID.orgViewer)", token: h.adminToken).json["displayName"] == .string("Org Viewer"))
         #expect(h.call("GET", "roles/nope", token: h.adminToken).status == 404)
     }

@@ -75,7 +75,8 @@ import Testing
         let server = try startServer()
         defer { server.stop() }
         let client = try RawHTTPClient(port: server.port)
-        expectEnvelope(try client.request("GET", "/api/devices?\(Self.v)", token: server.wellKnownToken()), status: 404, code: "NotFound")
+        expectEnvelope(try client.request("GET", "/api/widgets?\(Self.v)", token: server.wellKnownToken()), status: 404, code: "NotFound")
+        expectEnvelope(try client.request("GET", "/api/devices/d1/widgets?\(Self.v)", token: server.wellKnownToken()), status: 404, code: "NotFound")
         expectEnvelope(try client.request("GET", "/favicon.ico"), status: 404, code: "NotFound")
         let r = try client.request("POST", "/api/users?\(Self.v)", token: server.wellKnownToken(), body: "{}")
         expectEnvelope(r, status: 405, code: "MethodNotAllowed")

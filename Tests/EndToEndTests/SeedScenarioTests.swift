@@ -81,7 +81,7 @@ struct SeedScenarioTests {
 
         let roles = try client.request("GET", "/api/roles?\(v)", token: admin)
         #expect(roles.status == 200)
-        #expect(roles.json["value"]?.arrayValue?.count == 6)
+        #expect(roles.json["value"]?.arrayValue?.count == 7, "six built-in roles and the custom application role Support Lead")
 
         let created = try client.request("PUT", "/api/apiTokens/operator-token?\(v)", token: admin, body: #"{"roles":[{"role":"\#(Self.operatorRole)"}]}"#)
         #expect(created.status == 200)

@@ -4,8 +4,9 @@ import Testing
 @testable import Central
 @testable import MockServer
 
-/// Replays every apiTokens, users and roles example of the official 2022-07-31 spec over real HTTP, against the
-/// `spec-examples` fixture (the organization `seattle` and the custom role the examples name). The spec and its
+/// Replays every apiTokens, users, roles and organizations example of the official 2022-07-31 spec over real HTTP,
+/// against the `spec-examples` fixture (the organizations us > washington > seattle and the custom role the
+/// examples name). The spec and its
 /// examples are read from `../shared/spec/` at test time.
 @Suite struct SpecExampleReplayTests {
     static let specDirectory = Paths.shared.appendingPathComponent("spec/iotcentral/2022-07-31")
@@ -18,13 +19,13 @@ import Testing
         var testDescription: String { "\(operationID) (\(file))" }
     }
 
-    /// The examples the spec links from the operations of `/apiTokens`, `/users` and `/roles`.
+    /// The examples the spec links from the operations of `/apiTokens`, `/users`, `/roles` and `/organizations`.
     static func examples() -> [Example] {
         guard let data = try? Data(contentsOf: specDirectory.appendingPathComponent("iotcentral.json")),
               let spec = try? JSONValue.parse(Array(data)), case .object(let paths) = spec["paths"] ?? .null
         else { return [] }
         var found: [Example] = []
-        for (path, item) in paths where ["/apiTokens", "/users", "/roles"].contains(where: { path.hasPrefix($0) }) {
+        for (path, item) in paths where ["/apiTokens", "/users", "/roles", "/organizations"].contains(where: { path.hasPrefix($0) }) {
             guard case .object(let methods) = item else { continue }
             for (method, operation) in methods {
                 guard case .object(let examples) = operation["x-ms-examples"] ?? .null else { continue }
@@ -46,9 +47,9 @@ import Testing
             return
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            .filter { $0.hasPrefix("apitoken_") || $0.hasPrefix("users_") || $0.hasPrefix("roles_") }
+            .filter { ["apitoken_", "users_", "roles_", "organizations_"].contains(where: $0.hasPrefix) }
         #expect(Set(Self.examples().map(\.file)) == Set(files))
-        #expect(files.count == 11)
+        #expect(files.count == 15)
     }
 
     @Test(.enabled(if: !examples().isEmpty, "../shared/spec/iotcentral/2022-07-31 is absent"), arguments: examples())
@@ -73,7 +74,7 @@ import Testing
         }
 
         var path = example.pathTemplate
-        for name in ["tokenId", "userId", "roleId"] {
+        for name in ["tokenId", "userId", "roleId", "organizationId"] {
             if let value = parameters[name]?.stringValue { path = path.replacingOccurrences(of: "{\(name)}", with: value) }
         }
         let body = parameters["body"].map { String(decoding: $0.serialized, as: UTF8.self) }

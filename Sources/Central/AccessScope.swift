@@ -1,0 +1,34 @@
+/// Where an authorized operation may act (REFERENCE.md §5): the whole application, or the subtrees of some
+/// organizations (an organization role assignment covers its organization and every descendant, never a sibling
+/// or an ancestor).
+public enum AccessScope: Sendable, Equatable {
+    case application
+    /// The organization ids whose subtrees are covered.
+    case organizations(Set<String>)
+
+    /// Whether an item of `organization` lies inside the scope. An item of the application itself (nil) lies only
+    /// inside `.application`.
+    public func contains(_ organization: String?, in tree: OrganizationTree) -> Bool {
+        switch self {
+        case .application: return true
+        case .organizations(let roots):
+            guard let organization else { return false }
+            return tree.lineage(of: organization).contains { roots.contains($0) }
+        }
+    }
+
+    /// Whether any of `assignments` names an organization inside the scope (an item belongs to every
+    /// organization its role assignments name).
+    public func containsAny(of assignments: [RoleAssignment], in tree: OrganizationTree) -> Bool {
+        if self == .application { return true }
+        return assignments.contains { contains($0.organization, in: tree) }
+    }
+
+    /// A phrase for error messages: "the whole application" or "the organizations a, b".
+    public var description: String {
+        switch self {
+        case .application: "the whole application"
+        case .organizations(let roots): "the organization\(roots.count == 1 ? "" : "s") \(roots.sorted().joined(separator: ", ")) and below"
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+@testable import Central
+
+/// The operation catalog against the official specs in `../shared/spec/iotcentral/` (read at test time, skipped
+/// with a message when absent), and `docs/permissions.md` against the catalog.
+@Suite struct OperationCatalogSpecTests {
+    static let specRoot = FixturePaths.directory.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("shared/spec/iotcentral")
+
+    struct SpecOperation: Hashable {
+        let method: String
+        let path: String
+        let operationID: String
+    }
+
+    /// Every (method, path, operationId) of one spec file, or nil when the file is absent.
+    static func specOperations(_ version: String) throws -> Set<SpecOperation>? {
+        let url = specRoot.appendingPathComponent("\(version)/iotcentral.json")
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        guard case .object(let paths) = try JSONValue.parse(Array(data))["paths"] ?? .null else { return [] }
+        var found = Set<SpecOperation>()
+        for (path, item) in paths {
+            guard case .object(let methods) = item else { continue }
+            for (method, operation) in methods where ["get", "put", "post", "patch", "delete"].contains(method) {
+                found.insert(SpecOperation(method: method.uppercased(), path: path, operationID: operation["operationId"]?.stringValue ?? "?"))
+            }
+        }
+        return found
+    }
+
+    static func catalog(in version: APIVersion) -> Set<SpecOperation> {
+        Set(OperationCatalog.operations.filter { $0.versions.contains(version) }
+            .map { SpecOperation(method: $0.method, path: $0.path, operationID: $0.operationID) })
+    }
+
+    @Test(arguments: [(APIVersion.v2022_07_31, 96), (APIVersion.v2022_10_31_preview, 120)])
+    func theCatalogHoldsExactlyTheOperationsOfTheSpec(version: APIVersion, count: Int) throws {
+        guard let spec = try Self.specOperations(version.rawValue) else {
+            withKnownIssue("../shared/spec is absent: the catalog cannot be compared") { Issue.record("no spec for \(version.rawValue)") }
+            return
+        }
+        let catalog = Self.catalog(in: version)
+        #expect(spec.count == count)
+        #expect(spec.subtracting(catalog).isEmpty, "missing from the catalog: \(spec.subtracting(catalog).map(\.operationID).sorted())")
+        #expect(catalog.subtracting(spec).isEmpty, "invented by the catalog: \(catalog.subtracting(spec).map(\.operationID).sorted())")
+    }
+
+    @Test func everyOperationIsInTheNewestPreviewAndOrganizationsFollowTheirVersions() {
+        #expect(OperationCatalog.operations.count == 120)
+        for operation in OperationCatalog.operations {
+            #expect(operation.versions.contains(.v2022_10_31_preview), "\(operation.operationID)")
+            if operation.operationID.hasPrefix("Organizations_") {
+                #expect(!operation.versions.contains(.v1_0) && !operation.versions.contains(.v2021_04_30_preview))
+                #expect(operation.versions.contains(.v1_1_preview) && operation.versions.contains(.v2022_05_31))
+            }
+        }
+    }
+
+    @Test func everyPermissionIsDefinedAndEveryEmulatedOperationHasAHandler() throws {
+        let fixture = try Fixture.load(directory: FixturePaths.directory, name: "default")
+        for operation in OperationCatalog.operations {
+            #expect(fixture.permissions[operation.permission] != nil, "\(operation.operationID) names \(operation.permission)")
+        }
+        let emulated = Set(OperationCatalog.operations.filter(\.isEmulated).map { $0.operationID.split(separator: "_")[0] })
+        #expect(emulated == ["ApiTokens", "Users", "Roles", "Organizations"])
+    }
+
+    @Test func theCommittedPermissionsDocumentIsTheGeneratedOne() throws {
+        let fixture = try Fixture.load(directory: FixturePaths.directory, name: "default")
+        let url = FixturePaths.directory.deletingLastPathComponent().appendingPathComponent("docs/permissions.md")
+        let committed = try String(contentsOf: url, encoding: .utf8)
+        #expect(committed == PermissionsDocument.markdown(fixture: fixture), "run `make docs` and commit docs/permissions.md")
+        #expect(committed.contains("| Devices_Create | `PUT /devices/{deviceId}` | `devices.create` | organization |"))
+    }
+}
