@@ -57,7 +57,7 @@ import Testing
         let admin = [RoleAssignment(role: "ca310b8d-2f4a-44e0-a36e-957c202cd8d4")]
         try store.save(sp.with(roles: admin), appID: app)
         #expect(try store.user(appID: app, id: "sp")?.roles == admin)
-        #expect(try store.users(appID: app, after: 0, limit: 10).items.map(\.id) == ["a", "sp"])
+        #expect(try store.users(appID: app, after: 0, limit: 10).items.map(\.id) == ["iotc-mock-owner", "a", "sp"])
     }
 
     @Test func pagesFollowCreationOrderAndEndWithoutACursor() throws {
@@ -76,7 +76,7 @@ import Testing
             guard let next = page.next else { break }
             cursor = next
         }
-        #expect(ids == ["u0", "u1", "u2", "u3", "u4"])
+        #expect(ids == ["iotc-mock-owner", "u0", "u1", "u2", "u3", "u4"])
         #expect(pages == 3)
     }
 }

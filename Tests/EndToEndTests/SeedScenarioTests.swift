@@ -106,7 +106,7 @@ struct SeedScenarioTests {
         #expect(second.field("token") == admin)
         let again = try RawHTTPClient(port: try #require(second.port))
         let users = try again.request("GET", "/api/users?\(v)", token: admin)
-        #expect(users.json["value"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["alice"])
+        #expect(users.json["value"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["iotc-mock-owner", "alice"])
         let tokens = try again.request("GET", "/api/apiTokens?\(v)", token: admin)
         #expect(tokens.json["value"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["iotc-mock-admin", "kept"])
         #expect(try again.request("GET", "/api/apiTokens/operator-token?\(v)", token: admin).status == 404)

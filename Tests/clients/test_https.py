@@ -15,7 +15,7 @@ def test_requests_trusts_the_generated_certificate(mock, monkeypatch, host):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", mock.certificate)
     response = requests.get(f"{https_url(mock, host)}/api/roles", params=V, headers={"Authorization": mock.token})
     assert response.status_code == 200
-    assert len(response.json()["value"]) == 6
+    assert len(response.json()["value"]) == 7  # six built-in roles and the custom Support Lead
 
 
 def test_next_links_over_https_are_https(mock, monkeypatch):

@@ -22,7 +22,7 @@ def test_seed_scenario(mock):
     with requests.Session() as s:
         roles = s.get(f"{mock.api}/roles", params=V, headers=admin)
         assert roles.status_code == 200
-        assert len(roles.json()["value"]) == 6
+        assert len(roles.json()["value"]) == 7  # six built-in roles and the custom Support Lead
 
         created = s.put(f"{mock.api}/apiTokens/operator", params=V, headers=admin, json={"roles": [{"role": OPERATOR}]})
         assert created.status_code == 200
