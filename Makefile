@@ -50,7 +50,7 @@ $(VENV)/.installed: Tests/clients/requirements.txt
 
 # docs/permissions.md, the operation × role table, from the operation catalog and fixtures/roles.json.
 docs: build
-	$(BIN) permissions > docs/permissions.md
+	$(BIN) permissions > docs/permissions.md.tmp && mv docs/permissions.md.tmp docs/permissions.md || { rm -f docs/permissions.md.tmp; exit 1; }
 
 # libFuzzer targets for the request parser and the Authorization header, each for FUZZ_SECONDS:
 # make fuzz FUZZ_SECONDS=600

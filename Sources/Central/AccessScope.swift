@@ -17,6 +17,14 @@ public enum AccessScope: Sendable, Equatable {
         }
     }
 
+    /// The organizations inside the scope, or nil for the whole application (everything).
+    public func organizations(in tree: OrganizationTree) -> Set<String>? {
+        switch self {
+        case .application: nil
+        case .organizations(let roots): tree.subtrees(of: roots)
+        }
+    }
+
     /// Whether any of `assignments` names an organization inside the scope (an item belongs to every
     /// organization its role assignments name).
     public func containsAny(of assignments: [RoleAssignment], in tree: OrganizationTree) -> Bool {

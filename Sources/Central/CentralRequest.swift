@@ -21,8 +21,11 @@ public struct CentralRequest: Sendable {
         self.contentType = contentType; self.baseURL = baseURL; self.body = body
     }
 
-    /// Every value of the query parameter `name`.
-    public func queryValues(_ name: String) -> [String] { query.filter { $0.name == name }.map(\.value) }
+    /// Every value of the query parameter `name`, whose name is compared ignoring ASCII case (ASP.NET binds
+    /// query parameters so; assumed, docs/fidelity.md).
+    public func queryValues(_ name: String) -> [String] {
+        query.filter { Validation.asciiCaseInsensitiveEquals($0.name.utf8, name.utf8) }.map(\.value)
+    }
 }
 
 /// A response as Central produces it; MockServer writes it as HTTP.

@@ -10,8 +10,9 @@ extension CentralService {
     func listOrganizations(_ context: RequestContext) throws -> Reply {
         let page = try pageRequest(context, allowsMaxPageSize: false)
         let tree = try organizationTree(context)
+        let inScope = context.scope.organizations(in: tree)
         let visible = try store.organizations(appID: context.application.id, after: page.after)
-            .filter { context.scope.contains($0.organization.id, in: tree) }
+            .filter { inScope?.contains($0.organization.id) ?? true }
         let items = visible.prefix(page.limit)
         let next = visible.count > page.limit ? items.last?.cursor : nil
         return listReply(items.map(\.organization.json), next: next, context: context)
@@ -29,15 +30,16 @@ extension CentralService {
     func createOrganization(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("organizationId")
         guard Validation.isOrganizationID(id) else {
-            throw CentralError.invalidBody("The organization id '\(id.clipped)' is not valid: use 2 to 49 lower-case letters, digits or '-', not starting with '-' and ending with a letter or digit.")
+            throw CentralError.invalidBody("The organization id '\(id.clipped)' is not valid: use 2 to 48 lower-case letters, digits or '-', not starting with '-' and ending with a letter or digit.")
         }
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
-        let displayName = try context.requiredString("displayName", in: body, for: "an organization")
+        let displayName = try Self.displayName(in: body, context: context)
         let parent = try context.optionalString("parent", in: body)
         let tree = try organizationTree(context)
-        if tree.contains(id) { try requireVisible(id, context: context, tree: tree) }
-        try requireParentAllowed(parent, context: context, tree: tree)
+        let existing = tree.organizations.first { $0.id == id }
+        if existing != nil { try requireVisible(id, context: context, tree: tree) }
+        if existing == nil || existing?.parent != parent { try requireParentAllowed(parent, context: context, tree: tree) }
         let organization = Organization(id: id, displayName: displayName, parent: parent)
         try save(organization, context: context)
         return Reply(status: 200, body: organization.json)
@@ -53,7 +55,7 @@ extension CentralService {
         var displayName = existing.displayName
         if let value = body["displayName"] {
             guard value != .null else { throw CentralError.invalidBody("The field 'displayName' cannot be removed.") }
-            displayName = try context.requiredString("displayName", in: body, for: "an organization")
+            displayName = try Self.displayName(in: body, context: context)
         }
         var parent = existing.parent
         if let value = body["parent"] {
@@ -87,6 +89,15 @@ extension CentralService {
     }
 
     // MARK: Helpers
+
+    /// The required `displayName` member, checked by `Validation.isDisplayName`.
+    private static func displayName(in body: JSONValue, context: RequestContext) throws(CentralError) -> String {
+        let name = try context.requiredString("displayName", in: body, for: "an organization")
+        guard Validation.isDisplayName(name) else {
+            throw .invalidBody("The field 'displayName' must be 1 to 200 characters, not only white space, without control characters.")
+        }
+        return name
+    }
 
     private func existingOrganization(_ context: RequestContext) throws -> (Organization, OrganizationTree) {
         let id = context.parameter("organizationId")

@@ -62,7 +62,7 @@ extension CentralService {
         }
         var saved = user
         if let existing = try store.user(appID: context.application.id, id: id) {
-            try context.requireWithinScope(existing.roles, tree: tree, item: "user '\(id.clipped)'")
+            try context.authorizeChange(of: existing.roles, tree: tree, item: "user '\(id.clipped)'")
             try Self.checkIdentityUnchanged(existing, type: user.type.rawValue, email: user.email, tenantId: user.tenantId, objectId: user.objectId)
             saved = existing.with(roles: roles)  // the stored identity stays as it was written first
         }
@@ -77,7 +77,7 @@ extension CentralService {
         try context.requireContentType(["application/json", "application/merge-patch+json"])
         guard let existing = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
         let tree = try organizationTree(context)
-        try context.requireWithinScope(existing.roles, tree: tree, item: "user '\(id.clipped)'")
+        try context.authorizeChange(of: existing.roles, tree: tree, item: "user '\(id.clipped)'")
         let body = try context.jsonObjectBody()
         try Self.checkIdentityUnchanged(
             existing, type: try context.optionalString("type", in: body), email: try context.optionalString("email", in: body),
@@ -98,7 +98,7 @@ extension CentralService {
     func removeUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
         guard let existing = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
-        try context.requireWithinScope(existing.roles, tree: try organizationTree(context), item: "user '\(id.clipped)'")
+        try context.authorizeChange(of: existing.roles, tree: try organizationTree(context), item: "user '\(id.clipped)'")
         defer { cache.invalidate() }
         do {
             guard try store.deleteUser(appID: context.application.id, id: id, rules: userRules) else { throw CentralError.notFound("user", id: id) }

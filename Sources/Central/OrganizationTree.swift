@@ -5,12 +5,19 @@ public struct OrganizationTree: Sendable, Equatable {
     public let parents: [String: String?]
     /// The organizations in creation order.
     public let organizations: [Organization]
+    /// Children by organization id.
+    private let childrenByParent: [String: [String]]
 
     public init(_ organizations: [Organization]) {
         self.organizations = organizations
         var parents: [String: String?] = [:]
-        for organization in organizations { parents[organization.id] = organization.parent }
+        var children: [String: [String]] = [:]
+        for organization in organizations {
+            parents[organization.id] = organization.parent
+            if let parent = organization.parent { children[parent, default: []].append(organization.id) }
+        }
         self.parents = parents
+        self.childrenByParent = children
     }
 
     public func contains(_ id: String) -> Bool { parents[id] != nil }
@@ -19,13 +26,25 @@ public struct OrganizationTree: Sendable, Equatable {
     /// damaged tree cannot loop.
     public func lineage(of id: String) -> [String] {
         var chain: [String] = []
+        var seen = Set<String>()
         var current: String? = id
-        while let node = current, !chain.contains(node) {
+        while let node = current, seen.insert(node).inserted {
             chain.append(node)
             guard let parent = parents[node] else { break }
             current = parent
         }
         return chain
+    }
+
+    /// `roots` and every organization below them, in one pass over the tree (time linear in its size).
+    public func subtrees(of roots: Set<String>) -> Set<String> {
+        var found = Set<String>()
+        var pending = Array(roots.filter(contains))
+        while let node = pending.popLast() {
+            guard found.insert(node).inserted else { continue }
+            pending += childrenByParent[node] ?? []
+        }
+        return found
     }
 
     /// Whether `id` is `ancestor` or lies below it.
@@ -34,7 +53,5 @@ public struct OrganizationTree: Sendable, Equatable {
     }
 
     /// The direct children of `id`.
-    public func children(of id: String) -> [String] {
-        organizations.compactMap { $0.parent == id ? $0.id : nil }
-    }
+    public func children(of id: String) -> [String] { childrenByParent[id] ?? [] }
 }

@@ -119,13 +119,22 @@ public struct RequestContext: Sendable {
         }
     }
 
-    /// Refuses (403) to act on an item (a user) unless every one of its role assignments lies inside `scope`, so an
-    /// organization-scoped caller never changes what it cannot see (REFERENCE.md §5).
-    public func requireWithinScope(_ assignments: [RoleAssignment], tree: OrganizationTree, item: String) throws(CentralError) {
-        guard scope != .application else { return }
-        for assignment in assignments where !scope.contains(assignment.organization, in: tree) {
+    /// Refuses (403) to change or remove an item (a user) unless the caller could have granted every one of its
+    /// role assignments: it holds the operation's permission at that place and every permission of the role there.
+    /// So an organization-scoped caller never touches what lies outside its organizations, and no caller demotes
+    /// or removes someone with more permissions than its own (REFERENCE.md §5).
+    public func authorizeChange(of assignments: [RoleAssignment], tree: OrganizationTree, item: String) throws(CentralError) {
+        for assignment in assignments {
+            let held = principal.permissions(at: assignment.organization, in: tree)
             let place = assignment.organization.map { "the organization '\($0)'" } ?? "the whole application"
-            throw .forbidden("the \(item) has a role on \(place), outside \(scope.description) where the caller holds '\(operation.permission)'.")
+            guard held.contains(operation.permission) else {
+                throw .forbidden("the \(item) has a role on \(place), outside \(scope.description) where the caller holds '\(operation.permission)'.")
+            }
+            let role = roles.first { $0.id == assignment.role.lowercased() }
+            let missing = (role?.permissions ?? []).subtracting(held)
+            guard missing.isEmpty else {
+                throw .forbidden("the \(item) has the role '\(role?.displayName ?? assignment.role)' on \(place), which holds permissions the caller lacks there (\(missing.sorted().prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", ..." : "")); a caller may only change or remove users whose roles it could grant.")
+            }
         }
     }
 

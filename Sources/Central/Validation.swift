@@ -21,13 +21,21 @@ public enum Validation {
         return !bytes.isEmpty && bytes.count <= 48 && bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
     }
 
-    /// Spec definition of an organization id (REFERENCE.md §4): `^(?!-)[a-z0-9-]{1,48}[a-z0-9]$`, so 2 to 49
-    /// characters of lower-case letters, digits and `-`, not starting with `-` and ending with a letter or digit.
+    /// Spec parameter `OrganizationId` (REFERENCE.md §4): pattern `^(?!-)[a-z0-9-]{1,48}[a-z0-9]$` and
+    /// `maxLength: 48`, so 2 to 48 characters of lower-case letters, digits and `-`, not starting with `-` and
+    /// ending with a letter or digit.
     public static func isOrganizationID(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         let allowed = { (b: UInt8) in (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
-        guard (2...49).contains(bytes.count), let first = bytes.first, let last = bytes.last else { return false }
+        guard (2...48).contains(bytes.count), let first = bytes.first, let last = bytes.last else { return false }
         return first != UInt8(ascii: "-") && allowed(last) && bytes.allSatisfy { allowed($0) || $0 == UInt8(ascii: "-") }
+    }
+
+    /// A display name (of an organization): 1 to 200 characters, not only white space, and no control characters
+    /// (assumed limits, docs/fidelity.md).
+    public static func isDisplayName(_ text: String) -> Bool {
+        (1...200).contains(text.count) && !text.allSatisfy(\.isWhitespace)
+            && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
     /// A plausible email address: one `@`, a non-empty local part and a domain with a dot, no spaces or

@@ -140,7 +140,17 @@ public final class SQLiteDatabase: @unchecked Sendable {
             case .null: rc = sqlite3_bind_null(statement, index)
             case .integer(let i): rc = sqlite3_bind_int64(statement, index, i)
             case .real(let d): rc = sqlite3_bind_double(statement, index, d)
-            case .text(let s): rc = sqlite3_bind_text(statement, index, s, -1, csqlite_transient())
+            case .text(let s):
+                // With its byte length, so a NUL inside the text is stored, not taken for its end.
+                var text = s
+                rc = text.withUTF8 { utf8 -> Int32 in
+                    guard let base = utf8.baseAddress, utf8.count > 0 else {
+                        return sqlite3_bind_text(statement, index, "", 0, csqlite_transient())
+                    }
+                    return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                        sqlite3_bind_text(statement, index, $0, Int32(utf8.count), csqlite_transient())
+                    }
+                }
             case .blob(let b):
                 rc = b.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), csqlite_transient()) }
             }
@@ -164,7 +174,9 @@ public final class SQLiteDatabase: @unchecked Sendable {
                 case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(statement, column)))
                 case SQLITE_FLOAT: values.append(.real(sqlite3_column_double(statement, column)))
                 case SQLITE_TEXT:
-                    values.append(.text(sqlite3_column_text(statement, column).map { String(cString: $0) } ?? ""))
+                    let count = Int(sqlite3_column_bytes(statement, column))
+                    let text = sqlite3_column_text(statement, column).map { String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self) }
+                    values.append(.text(text ?? ""))
                 case SQLITE_BLOB:
                     let count = Int(sqlite3_column_bytes(statement, column))
                     if let base = sqlite3_column_blob(statement, column), count > 0 {

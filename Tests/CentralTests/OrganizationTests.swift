@@ -35,7 +35,7 @@ import Testing
         #expect(h.call("DELETE", "organizations/washington", token: h.adminToken).status == 404)
     }
 
-    @Test(arguments: ["a", "-ab", "ab-", "AB", "a_b", "a.b", String(repeating: "a", count: 50), "caf%C3%A9"])
+    @Test(arguments: ["a", "-ab", "ab-", "AB", "a_b", "a.b", String(repeating: "a", count: 49), "caf%C3%A9"])
     func anInvalidOrganizationIdIsRefusedWith422(_ id: String) throws {
         let h = try Harness(fixture: "spec-examples")
         let r = h.call("PUT", "organizations/\(id)", token: h.adminToken, body: #"{"displayName":"X"}"#)
@@ -43,10 +43,19 @@ import Testing
         #expect(Self.ids(h.call("GET", "organizations", token: h.adminToken).json).count == 3)
     }
 
-    @Test(arguments: ["a1", "9-z", String(repeating: "a", count: 49)])
+    @Test(arguments: ["a1", "9-z", String(repeating: "a", count: 48)])
     func aValidOrganizationIdIsAccepted(_ id: String) throws {
         let h = try Harness(fixture: "spec-examples")
         #expect(h.call("PUT", "organizations/\(id)", token: h.adminToken, body: #"{"displayName":"X"}"#).status == 200)
+    }
+
+    @Test(arguments: [#""before\u0000after""#, #""  ""#, #""tab\there""#, #""\#(String(repeating: "x", count: 201))""#, #""""#])
+    func aDisplayNameThatIsBlankTooLongOrHasControlCharactersIsRefused(_ name: String) throws {
+        let h = try Harness(fixture: "spec-examples")
+        #expect(h.call("PUT", "organizations/odd", token: h.adminToken, body: #"{"displayName":\#(name)}"#).status == 422)
+        #expect(h.call("PATCH", "organizations/us", token: h.adminToken, body: #"{"displayName":\#(name)}"#).status == 422)
+        #expect(h.call("GET", "organizations/us", token: h.adminToken).json["displayName"] == .string("United States"))
+        #expect(h.call("PUT", "organizations/odd", token: h.adminToken, body: #"{"displayName":"Ünïcode ✓ \#(String(repeating: "y", count: 190))"}"#).status == 200)
     }
 
     @Test func theParentMustExistAndADisplayNameIsRequired() throws {
@@ -138,6 +147,30 @@ import Testing
         #expect(sibling.json["error"]?["message"]?.stringValue?.contains("outside the organization washington and below") == true)
         #expect(h.call("GET", "organizations/us", token: orgAdmin).status == 403)
         #expect(h.call("GET", "organizations/nowhere", token: orgAdmin).status == 404)
+    }
+
+    @Test func anOrgAdminMayRenameItsOwnOrganizationWithPutOrPatchButNotMoveIt() throws {
+        let (h, orgAdmin) = try Self.harness()
+        #expect(h.call("PUT", "organizations/washington", token: orgAdmin, body: #"{"displayName":"W2","parent":"us"}"#).status == 200)
+        #expect(h.call("PATCH", "organizations/washington", token: orgAdmin, body: #"{"displayName":"W3","parent":"us"}"#).status == 200)
+        #expect(h.call("PUT", "organizations/washington", token: orgAdmin, body: #"{"displayName":"W4","parent":"oregon"}"#).status == 403)
+        #expect(h.call("PUT", "organizations/washington", token: orgAdmin, body: #"{"displayName":"W5"}"#).status == 403, "not to the root")
+        #expect(h.call("GET", "organizations/washington", token: h.adminToken).json["displayName"] == .string("W3"))
+    }
+
+    @Test func aDeepTreeIsListedForAnOrgAdminInOnePass() throws {
+        let h = try Harness(fixture: "spec-examples")
+        var organizations = [Organization(id: "d0", displayName: "d0")]
+        for i in 1..<3000 { organizations.append(Organization(id: "d\(i)", displayName: "d\(i)", parent: "d\(i - 1)")) }
+        let tree = OrganizationTree(organizations)
+        #expect(tree.subtrees(of: ["d2990"]) == Set((2990..<3000).map { "d\($0)" }))
+        #expect(tree.subtrees(of: ["d0", "d5", "nowhere"]).count == 3000)
+        #expect(tree.lineage(of: "d2999").count == 3000)
+        for organization in organizations.prefix(300) { try h.store.save(organization, appID: h.application.id) }
+        let token = try h.makeToken("deep", role: RoleID.orgAdmin, organization: "d100")
+        let page = h.call("GET", "organizations", token: token)
+        #expect(OrganizationTests.ids(page.json).first == "d100")
+        #expect(page.json["value"]?.arrayValue?.count == 100)
     }
 
     @Test func anOrgAdminChangesOrganizationsInsideItsSubtreeOnly() throws {

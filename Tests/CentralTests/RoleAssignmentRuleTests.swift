@@ -33,6 +33,20 @@ import Testing
         #expect(h.call("GET", "users/peer", token: h.adminToken).json["roles"]?.arrayValue?.first?["role"] == .string(RoleID.supportLead))
     }
 
+    @Test func aCustomRoleCannotDemoteOrRemoveAUserWithMorePermissionsThanItsOwn() throws {
+        let h = try Harness()
+        let lead = try h.makeToken("lead", role: RoleID.supportLead)
+        #expect(h.call("PUT", "users/second", token: h.adminToken, body: Self.emailUser("second@contoso.com", [(RoleID.administrator, nil)])).status == 200)
+        let demoted = h.call("PATCH", "users/second", token: lead, body: #"{"roles":[{"role":"\#(RoleID.supportLead)"}]}"#)
+        #expect(demoted.status == 403)
+        #expect(demoted.json["error"]?["message"]?.stringValue?.contains("the user 'second' has the role 'Administrator' on the whole application") == true)
+        #expect(h.call("PUT", "users/second", token: lead, body: Self.emailUser("second@contoso.com", [(RoleID.supportLead, nil)])).status == 403)
+        #expect(h.call("GET", "users/second", token: h.adminToken).json["roles"]?.arrayValue?.first?["role"] == .string(RoleID.administrator))
+        // A peer with the same role it may change.
+        #expect(h.call("PUT", "users/peer", token: h.adminToken, body: Self.emailUser("peer@contoso.com", [(RoleID.supportLead, nil)])).status == 200)
+        #expect(h.call("PATCH", "users/peer", token: lead, body: #"{"roles":[{"role":"\#(RoleID.supportLead)"}]}"#).status == 200)
+    }
+
     @Test func anAdministratorMayGrantAnyRoleAndTokensFollowTheSameRule() throws {
         let h = try Harness(fixture: "spec-examples")
         #expect(h.call("PUT", "users/a", token: h.adminToken, body: Self.emailUser("a@contoso.com", [(RoleID.administrator, nil), (RoleID.orgAdmin, "seattle")])).status == 200)

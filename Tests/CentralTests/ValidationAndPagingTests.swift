@@ -149,6 +149,12 @@ import Testing
         #expect(h.call("GET", "users", token: h.adminToken, query: [("$skiptoken", "abc")]).status == 400)
     }
 
+    @Test func queryParameterNamesIgnoreCase() throws {
+        let h = try Harness()
+        #expect(h.call("GET", "roles", version: nil, token: h.adminToken, query: [("Api-Version", "2022-07-31")]).status == 200)
+        #expect(h.call("GET", "roles", version: nil, token: h.adminToken, query: [("API-VERSION", "2022-07-31"), ("api-version", "1.0")]).status == 404)
+    }
+
     @Test func anEmptyListIsJustValue() throws {
         let h = try Harness()
         let r = h.call("GET", "organizations", token: h.adminToken)

@@ -12,6 +12,15 @@ import Testing
         #expect(row.values == [.null, .integer(-42), .real(1.5), .text("héllo"), .blob([0, 1, 255])])
     }
 
+    @Test func textWithANulCharacterRoundTripsWhole() throws {
+        let db = try SQLiteDatabase(path: nil)
+        try db.execute("CREATE TABLE t (a)")
+        try db.query("INSERT INTO t VALUES (?), (?)", [.text("before\u{0}after"), .text("")])
+        #expect(try db.query("SELECT a, length(CAST(a AS BLOB)) FROM t ORDER BY rowid").map(\.values) == [
+            [.text("before\u{0}after"), .integer(12)], [.text(""), .integer(0)],
+        ])
+    }
+
     @Test func aThrowingTransactionWritesNothing() throws {
         struct Boom: Error {}
         let db = try SQLiteDatabase(path: nil)
