@@ -30,6 +30,9 @@ public enum JSONValue: Sendable, Equatable {
     /// - Throws: `SyntaxError` for anything that is not JSON (empty input included).
     public static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
         guard !bytes.isEmpty else { throw SyntaxError(message: "The request body is empty; a JSON object is required.") }
+        guard nestingDepth(of: bytes) <= maxDepth else {
+            throw SyntaxError(message: "The request body nests arrays and objects deeper than \(maxDepth) levels.")
+        }
         let any: Any
         do {
             any = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
@@ -37,6 +40,31 @@ public enum JSONValue: Sendable, Equatable {
             throw SyntaxError(message: "The request body is not valid JSON.")
         }
         return JSONValue(foundation: any)
+    }
+
+    /// The deepest nesting of arrays and objects a body may have (assumed; IoT Central's bodies need 4).
+    public static let maxDepth = 64
+
+    /// How deeply arrays and objects nest in `bytes`, ignoring brackets inside strings (stops counting past
+    /// `maxDepth`).
+    static func nestingDepth(of bytes: [UInt8]) -> Int {
+        var depth = 0, deepest = 0, inString = false, escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = max(deepest, depth)
+                if deepest > maxDepth { return deepest }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
     }
 
     private init(foundation any: Any) {

@@ -244,9 +244,18 @@ public final class MockServer: Sendable {
         }
         let central = CentralRequest(
             method: request.method, pathSegments: Array(segments.dropFirst()), query: request.query,
-            authorization: request.headers.values("Authorization"), contentType: request.headers["Content-Type"],
+            authorization: request.headers.values("Authorization"), contentType: Self.contentType(request.headers),
             baseURL: (request.isTLS ? "https://" : "http://") + host, body: request.body)
         return HTTPResponse(service.handle(central, application: application))
+    }
+}
+
+extension MockServer {
+    /// The `Content-Type`, with repeated headers joined by commas (RFC 9110 §5.3), so that two media types are
+    /// refused like one header listing both (415).
+    static func contentType(_ headers: HTTPHeaders) -> String? {
+        let values = headers.values("Content-Type")
+        return values.isEmpty ? nil : values.joined(separator: ", ")
     }
 }
 

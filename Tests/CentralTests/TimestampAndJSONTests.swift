@@ -35,6 +35,15 @@ import Testing
         #expect(String(decoding: value.serialized, as: UTF8.self) == #"{"b":"q\"\\\n\u0001","a":[1,true,null]}"#)
     }
 
+    @Test func deepNestingIsRefusedWithItsOwnMessageButBracketsInStringsDoNotCount() throws {
+        let deep = Array((String(repeating: "[", count: 65) + String(repeating: "]", count: 65)).utf8)
+        #expect(throws: JSONValue.SyntaxError.self) { try JSONValue.parse(deep) }
+        do { _ = try JSONValue.parse(deep) } catch { #expect(error.message.contains("deeper than 64 levels")) }
+        let fine = Array((String(repeating: "[", count: 64) + String(repeating: "]", count: 64)).utf8)
+        #expect(throws: Never.self) { try JSONValue.parse(fine) }
+        #expect(try JSONValue.parse(Array(#"{"a":"[[[[\"{{{{"}"#.utf8))["a"] == .string(#"[[[["{{{{"#))
+    }
+
     @Test func parsingTellsBooleansFromNumbers() throws {
         let value = try JSONValue.parse(Array(#"{"t": true, "n": 1, "s": "x", "z": null}"#.utf8))
         #expect(value["t"] == .bool(true))

@@ -71,6 +71,16 @@ import Testing
         #expect(try client.request("GET", "/api/apiTokens/iotc-mock-admin/?\(Self.v)", token: server.wellKnownToken()).status == 200)
     }
 
+    @Test func twoContentTypeHeadersAreRefusedLikeOneListingBoth() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let body = #"{"roles":[{"role":"ae2c9854-393b-4f97-8c42-479d70ce626e"}]}"#
+        let r = try client.request("PUT", "/api/apiTokens/t?\(Self.v)", token: server.wellKnownToken(), body: body, headers: [("Content-Type", "text/plain")])
+        expectEnvelope(r, status: 415, code: "UnsupportedMediaType")
+        #expect(try client.request("GET", "/api/apiTokens/t?\(Self.v)", token: server.wellKnownToken()).status == 404)
+    }
+
     @Test func unknownPathsAndMethodsGetEnvelopes() throws {
         let server = try startServer()
         defer { server.stop() }
