@@ -37,7 +37,7 @@ def free_port():
 
 def start(*arguments, port=None):
     port = port or free_port()
-    process = subprocess.Popen([BINARY, "--port", str(port), "--fixtures", FIXTURES, *arguments],
+    process = subprocess.Popen([BINARY, "--port", str(port), "--quiet", "--fixtures", FIXTURES, *arguments],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     token = line.split(" token=", 1)[1].strip()
@@ -59,7 +59,7 @@ def first_200_ms(token):
     port = free_port()
     request = f"GET {ROLES} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\nConnection: close\r\n\r\n".encode()
     t0 = time.perf_counter()
-    process = subprocess.Popen([BINARY, "--port", str(port), "--in-memory", "--fixtures", FIXTURES],
+    process = subprocess.Popen([BINARY, "--port", str(port), "--in-memory", "--quiet", "--fixtures", FIXTURES],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:

@@ -18,22 +18,39 @@ public struct Authenticator: Sendable {
     /// - Throws: `CentralError.unauthenticated`, or `CentralError.internalError` when the store fails.
     /// - Returns: the principal, and the token's expiry in epoch milliseconds (for caching).
     public func authenticate(_ authorization: [String], application: Application, roles: [Role], now: Int64) throws(CentralError) -> (Principal, Int64) {
-        guard authorization.count == 1, let header = authorization.first else { throw .unauthenticated }
-        if Validation.asciiCaseInsensitiveEquals(header.utf8.prefix(7), "Bearer ".utf8), let bearerVerifier {
-            guard let identity = bearerVerifier(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
-                throw .unauthenticated
+        guard let header = authorization.first else { throw .unauthenticated(because: "the request has no Authorization header.") }
+        guard authorization.count == 1 else { throw .unauthenticated(because: "the request has \(authorization.count) Authorization headers; send one.") }
+        if Validation.asciiCaseInsensitiveEquals(header.utf8.prefix(7), "Bearer ".utf8) {
+            guard let bearerVerifier else { throw .unauthenticated(because: "bearer tokens are not accepted: the mock Entra ID is off.") }
+            switch bearerVerifier(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) {
+            case .success(let identity): return try principal(for: identity, application: application, roles: roles)
+            case .failure(let rejection): throw .unauthenticated(because: "the bearer token is not valid: \(rejection.reason)")
             }
-            return try principal(for: identity, application: application, roles: roles)
         }
-        guard let sas = SharedAccessSignature.parse(header) else { throw .unauthenticated }
+        guard let sas = SharedAccessSignature.parse(header) else {
+            let scheme = header.prefix { $0 != " " }
+            guard Validation.asciiCaseInsensitiveEquals(scheme.utf8, SharedAccessSignature.scheme.utf8) else {
+                throw .unauthenticated(because: "the scheme '\(String(scheme).clipped)' is neither SharedAccessSignature nor Bearer.")
+            }
+            throw .unauthenticated(because: "the SharedAccessSignature is malformed: it needs sr, sig (base64 of 32 bytes), skn and se (epoch milliseconds), each once.")
+        }
+        guard sas.resource.lowercased() == application.id else {
+            throw .unauthenticated(because: "the token is for the application '\(sas.resource.clipped)', not this one (\(application.id)).")
+        }
         let token: APIToken?
         do {
             token = try store.apiToken(appID: application.id, id: sas.keyName)
         } catch {
             throw CentralService.storeFailure(error)
         }
-        guard let token, sas.isValid(for: application, token: token), token.expiryMilliseconds > now else {
-            throw .unauthenticated
+        guard let token else {
+            throw .unauthenticated(because: "no API token with id '\(sas.keyName.clipped)' exists in this application (deleted, reset, or never created).")
+        }
+        guard sas.isValid(for: application, token: token) else {
+            throw .unauthenticated(because: "the signature of the API token '\(token.id.clipped)' does not match (forged, altered, or from before the token was re-created).")
+        }
+        guard token.expiryMilliseconds > now else {
+            throw .unauthenticated(because: "the API token '\(token.id.clipped)' expired at \(Timestamp.iso8601(milliseconds: token.expiryMilliseconds)).")
         }
         let principal = Principal(identity: .apiToken(id: token.id), roles: token.roles, definitions: roles)
         return (principal, token.expiryMilliseconds)

@@ -18,6 +18,13 @@ public struct BearerIdentity: Sendable, Equatable {
     }
 }
 
-/// Verifies the token of an `Authorization: Bearer <token>` header; nil when it is malformed, wrongly signed,
-/// expired, for another audience or from an unknown tenant (all 401).
-public typealias BearerVerifier = @Sendable (String) -> BearerIdentity?
+/// Why a bearer token was refused (401), for the `x-iotc-mock-reason` header and the journal: "the token expired",
+/// "the signature does not match any key of the mock Entra ID", ...
+public struct BearerRejection: Error, Sendable, Equatable {
+    public let reason: String
+    public init(reason: String) { self.reason = reason }
+}
+
+/// Verifies the token of an `Authorization: Bearer <token>` header: the identity, or why it is malformed, wrongly
+/// signed, expired, for another audience or from an unknown tenant (all 401).
+public typealias BearerVerifier = @Sendable (String) -> Result<BearerIdentity, BearerRejection>

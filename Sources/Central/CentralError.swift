@@ -10,9 +10,12 @@ public struct CentralError: Error, Sendable, Equatable {
     public let message: String
     /// Extra response headers (e.g. `Allow` on 405).
     public var headers: [(String, String)] = []
+    /// Why a 401 or 403 was given, for the `x-iotc-mock-reason` header, the journal and the log; the envelope
+    /// keeps the real service's wording.
+    public var reason: String?
 
-    public init(status: Int, code: String, message: String, headers: [(String, String)] = []) {
-        self.status = status; self.code = code; self.message = message; self.headers = headers
+    public init(status: Int, code: String, message: String, headers: [(String, String)] = [], reason: String? = nil) {
+        self.status = status; self.code = code; self.message = message; self.headers = headers; self.reason = reason
     }
 
     public static func == (lhs: CentralError, rhs: CentralError) -> Bool {
@@ -24,10 +27,17 @@ public struct CentralError: Error, Sendable, Equatable {
     public static let unauthenticated = CentralError(
         status: 401, code: "Unauthenticated", message: "The provided authentication token is invalid.")
 
+    /// The same 401, with the mock's own account of which check failed (`reason`, not shown in the envelope).
+    public static func unauthenticated(because reason: String) -> CentralError {
+        var error = unauthenticated
+        error.reason = reason
+        return error
+    }
+
     /// 403: the caller is known but its role assignments do not allow what it asked (REFERENCE.md §3; code and
     /// wording assumed). `reason` says which permission, role or scope is missing.
     public static func forbidden(_ reason: String) -> CentralError {
-        CentralError(status: 403, code: "Forbidden", message: "The caller is not allowed to do this: \(reason)")
+        CentralError(status: 403, code: "Forbidden", message: "The caller is not allowed to do this: \(reason)", reason: reason)
     }
 
     /// 404 for an operation that exists in other api-versions but not in `version` (assumed wording).

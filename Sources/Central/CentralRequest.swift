@@ -33,9 +33,11 @@ public struct CentralResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// What was decided, for the journal and the log (not sent).
+    public var outcome: RequestOutcome
 
-    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
-        self.status = status; self.headers = headers; self.body = body
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], outcome: RequestOutcome = RequestOutcome()) {
+        self.status = status; self.headers = headers; self.body = body; self.outcome = outcome
     }
 
     /// The header `name` (case-insensitive), or nil.

@@ -17,6 +17,8 @@ public final class CentralService: Sendable {
 
     /// The response header that carries the request id on every response (assumed name, docs/fidelity.md).
     public static let requestIDHeader = "x-ms-request-id"
+    /// The mock's own response header on a 401 or 403 that says which check failed (REFERENCE.md §7).
+    public static let reasonHeader = "x-iotc-mock-reason"
 
     /// - Parameter bearerVerifier: verifies Entra ID bearer tokens; nil refuses every bearer token with 401.
     /// - Parameter maxRoleAssignments: the most role assignments the users of one application may hold together
@@ -30,6 +32,9 @@ public final class CentralService: Sendable {
         self.authenticator = Authenticator(store: store, bearerVerifier: bearerVerifier)
     }
 
+    /// Forgets the cached principals and roles, after the control plane replaced or deleted an application.
+    public func invalidateCaches() { cache.invalidate() }
+
     /// A handler's answer: a status and an optional JSON body.
     struct Reply {
         var status: Int
@@ -40,17 +45,26 @@ public final class CentralService: Sendable {
     public func handle(_ request: CentralRequest, application: Application) -> CentralResponse {
         let requestID = Crypto.uuid()
         let now = clock()
+        var outcome = RequestOutcome()
         do {
-            let reply = try process(request, application: application, now: now)
+            let reply = try process(request, application: application, now: now, outcome: &outcome)
             var headers = [(Self.requestIDHeader, requestID)]
             var body: [UInt8] = []
             if let json = reply.body {
                 headers.append(("Content-Type", "application/json; charset=utf-8"))
                 body = json.serialized
             }
-            return CentralResponse(status: reply.status, headers: headers, body: body)
+            return CentralResponse(status: reply.status, headers: headers, body: body, outcome: outcome)
         } catch {
-            return render(error, requestID: requestID, now: now)
+            switch error.status {
+            case 401: outcome.decision = .unauthenticated
+            case 403: outcome.decision = .denied
+            default: break
+            }
+            outcome.reason = error.reason ?? error.message
+            var response = render(error, requestID: requestID, now: now)
+            response.outcome = outcome
+            return response
         }
     }
 
@@ -83,11 +97,17 @@ public final class CentralService: Sendable {
             let challenge = authenticator.bearerVerifier == nil ? SharedAccessSignature.scheme : "\(SharedAccessSignature.scheme), Bearer"
             headers.append(("WWW-Authenticate", challenge))
         }
+        if let reason = error.reason { headers.append((Self.reasonHeader, Self.headerSafe(reason))) }
         headers += error.headers
         return CentralResponse(status: error.status, headers: headers, body: envelope.serialized)
     }
 
-    private func process(_ request: CentralRequest, application: Application, now: Int64) throws(CentralError) -> Reply {
+    /// `text` as a header value: control and non-ASCII characters become `?`, at most 512 bytes.
+    static func headerSafe(_ text: String) -> String {
+        String(decoding: text.utf8.prefix(512).map { $0 < 0x20 || $0 >= 0x7F ? UInt8(ascii: "?") : $0 }, as: UTF8.self)
+    }
+
+    private func process(_ request: CentralRequest, application: Application, now: Int64, outcome: inout RequestOutcome) throws(CentralError) -> Reply {
         let operation: Operation
         let parameters: [String: String]
         switch OperationCatalog.match(method: request.method, segments: request.pathSegments) {
@@ -99,6 +119,8 @@ public final class CentralService: Sendable {
             operation = found
             parameters = found_parameters
         }
+        outcome.operationID = operation.operationID
+        outcome.permission = operation.permission
 
         let version = try Self.apiVersion(request.queryValues("api-version"))
         guard operation.versions.contains(version) else {
@@ -120,9 +142,11 @@ public final class CentralService: Sendable {
             }
             principal = verified
         }
+        outcome.principal = principal.description
         guard let scope = principal.scope(for: operation) else {
             throw .forbidden(Self.denialReason(principal, operation: operation))
         }
+        outcome.decision = .allowed
         guard operation.isEmulated else { throw .notImplemented(operation.operationID) }
 
         let context = RequestContext(

@@ -84,20 +84,57 @@ public final class CentralStore: Sendable {
             try tx.query(
                 "INSERT INTO applications (id, subdomain, display_name, signing_key, fixture, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
                 [.text(app.id), .text(app.subdomain), .text(app.displayName), .blob(app.signingKey), .text(fixture.name), .integer(now)])
-            for (position, role) in fixture.roles.enumerated() {
-                try tx.query(
-                    "INSERT INTO roles (app_id, id, display_name, kind, built_in, permissions, position) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [.text(app.id), .text(role.id), .text(role.displayName), .text(role.kind.rawValue),
-                     .integer(role.isBuiltIn ? 1 : 0), .text(role.permissions.sorted().joined(separator: " ")), .integer(Int64(position))])
-            }
-            for organization in fixture.organizations {
-                try tx.query(
-                    "INSERT INTO organizations (app_id, id, display_name, parent) VALUES (?, ?, ?, ?)",
-                    [.text(app.id), .text(organization.id), .text(organization.displayName), .optionalText(organization.parent)])
-            }
-            for token in fixture.apiTokens { try Self.insert(token, appID: app.id, in: tx) }
-            for user in fixture.users { try Self.insert(user, appID: app.id, in: tx) }
+            try Self.insertContents(of: fixture, in: tx)
         }
+    }
+
+    /// Inserts a fixture's roles, organizations, tokens and users for its application.
+    private static func insertContents(of fixture: Fixture, in tx: SQLiteDatabase.Transaction) throws {
+        let app = fixture.application
+        for (position, role) in fixture.roles.enumerated() {
+            try tx.query(
+                "INSERT INTO roles (app_id, id, display_name, kind, built_in, permissions, position) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text(app.id), .text(role.id), .text(role.displayName), .text(role.kind.rawValue),
+                 .integer(role.isBuiltIn ? 1 : 0), .text(role.permissions.sorted().joined(separator: " ")), .integer(Int64(position))])
+        }
+        for organization in fixture.organizations {
+            try tx.query(
+                "INSERT INTO organizations (app_id, id, display_name, parent) VALUES (?, ?, ?, ?)",
+                [.text(app.id), .text(organization.id), .text(organization.displayName), .optionalText(organization.parent)])
+        }
+        for token in fixture.apiTokens { try Self.insert(token, appID: app.id, in: tx) }
+        for user in fixture.users { try Self.insert(user, appID: app.id, in: tx) }
+    }
+
+    /// Puts the application back into the state of `fixture` (retargeted to it): every role, organization, API
+    /// token and user is replaced, in one transaction, so tokens made since no longer exist.
+    /// - Returns: false when no application has the fixture's id.
+    public func reset(to fixture: Fixture) throws -> Bool {
+        let app = fixture.application
+        return try database.transaction { tx in
+            guard !(try tx.query("SELECT 1 FROM applications WHERE id = ?", [.text(app.id)]).isEmpty) else { return false }
+            for table in ["users", "api_tokens", "organizations", "roles"] {
+                try tx.query("DELETE FROM \(table) WHERE app_id = ?", [.text(app.id)])
+            }
+            try tx.query("UPDATE applications SET fixture = ? WHERE id = ?", [.text(fixture.name), .text(app.id)])
+            try Self.insertContents(of: fixture, in: tx)
+            return true
+        }
+    }
+
+    /// Deletes an application and everything in it; returns whether it existed.
+    public func deleteApplication(id: String) throws -> Bool {
+        try database.transaction { tx in
+            for table in ["users", "api_tokens", "organizations", "roles"] {
+                try tx.query("DELETE FROM \(table) WHERE app_id = ?", [.text(id)])
+            }
+            return try !tx.query("DELETE FROM applications WHERE id = ? RETURNING id", [.text(id)]).isEmpty
+        }
+    }
+
+    /// The name of the fixture an application was made from, or nil when it does not exist.
+    public func fixtureName(appID: String) throws -> String? {
+        try database.query("SELECT fixture FROM applications WHERE id = ?", [.text(appID)]).first?[0].text
     }
 
     /// All applications, oldest first.

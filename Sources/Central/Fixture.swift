@@ -81,6 +81,17 @@ public struct Fixture: Sendable {
         }
     }
 
+    private init(name: String, application: Application, roles: [Role], organizations: [Organization], apiTokens: [APIToken], users: [User], permissions: [String: String]) {
+        self.name = name; self.application = application; self.roles = roles; self.organizations = organizations
+        self.apiTokens = apiTokens; self.users = users; self.permissions = permissions
+    }
+
+    /// The same factory state for another application (its own id, subdomain and signing key): how the control
+    /// plane makes and resets applications from one fixture.
+    public func retargeted(to application: Application) -> Fixture {
+        Fixture(name: name, application: application, roles: roles, organizations: organizations, apiTokens: apiTokens, users: users, permissions: permissions)
+    }
+
     private static func roles(_ value: JSONValue?, file: String, builtIn: Bool, permissions: [String: String]) throws(LoadError) -> [Role] {
         guard let entries = value?.arrayValue else { throw LoadError(message: "\(file): 'roles' must be an array") }
         return try entries.map { (entry: JSONValue) throws(LoadError) -> Role in

@@ -62,6 +62,14 @@ public struct Principal: Sendable, Equatable {
         return granted
     }
 
+    /// `apiToken:<id>` or `bearer:<tenant>/<object>`, for the journal and the log.
+    public var description: String {
+        switch identity {
+        case .apiToken(let id): "apiToken:\(id)"
+        case .bearer(let tenant, let object, _): "bearer:\(tenant)/\(object)"
+        }
+    }
+
     /// Whether any role assignment gives the principal some permission.
     public var holdsAnyPermission: Bool {
         !applicationPermissions.isEmpty || organizationPermissions.values.contains { !$0.isEmpty }

@@ -69,3 +69,20 @@ public enum JSONWebToken {
         return claims
     }
 }
+
+extension JSONWebToken.VerificationError {
+    /// Why the token was refused, in a sentence for the `x-iotc-mock-reason` header and the journal.
+    public var explanation: String {
+        switch self {
+        case .malformed: "it is not a JWT of three base64url parts with the claims of an access token."
+        case .unsupportedAlgorithm(let alg): "its algorithm is \(alg.prefix(20)), not RS256."
+        case .missingKeyID: "its header has no kid."
+        case .unknownKeyID(let kid): "its kid '\(kid.prefix(64))' is no key of the mock Entra ID (a token of another issuer, or of a data folder since deleted)."
+        case .badSignature: "its signature does not match the mock Entra ID's key."
+        case .expired: "it has expired (exp is more than 5 minutes in the past by the server's clock)."
+        case .notYetValid: "it is not valid yet (nbf is more than 5 minutes in the future by the server's clock)."
+        case .wrongAudience(let aud): "its audience is '\(aud.prefix(100))', not https://apps.azureiotcentral.com."
+        case .wrongIssuer(let iss): "its issuer '\(iss.prefix(100))' is not the token's tenant in the mock Entra ID."
+        }
+    }
+}

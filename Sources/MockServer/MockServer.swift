@@ -5,18 +5,35 @@ import HTTP
 import Storage
 import Synchronization
 
-/// A running iotc-mock: the store, the IoT Central service and the HTTP listener, composed.
+/// A running iotc-mock: the store, the IoT Central service, the mock Entra ID, the control plane and the HTTP
+/// listener, composed.
 ///
-/// Start one in-process from a Swift test (`try MockServer(configuration: c).start()` with port 0), or through the
-/// `iotc-mock` command. Requests to `/api/...` go to IoT Central; every other path answers 404 in the same envelope.
+/// Start one in-process from a Swift test (`try MockServer(configuration: .ephemeral).start()`), or through the
+/// `iotc-mock` command. The `Host` header picks the application (`{subdomain}.localhost`, `{app id}.localhost`;
+/// an IP address or `localhost` is the default one); `/api/...` goes to IoT Central, `/_mock/...` to the control
+/// plane, `/{tenant}/...` to the mock Entra ID, and anything else answers 404 in the IoT Central envelope.
 public final class MockServer: Sendable {
     public let configuration: MockServerConfiguration
     public let store: CentralStore
     public let service: CentralService
     /// The fixture that seeded (or would seed) the store.
     public let fixture: Fixture
-    /// The application requests are served for.
+    /// The default application: the one a request without an application host name is served by, and the one
+    /// the ready line names. It cannot be deleted.
     public let application: Application
+    /// The server's clock, which `POST /_mock/clock` shifts.
+    public let clock: MockClock
+    /// The last requests, with who called and why each was allowed or refused (`GET /_mock/journal`).
+    public let journal: RequestJournal
+    /// Opt-in throttling at IoT Central's 20 requests per second per application.
+    public let rateLimiter: RateLimiter
+    /// Injected faults (`POST /_mock/faults`).
+    public let faults: FaultInjector
+    let registry: ApplicationRegistry
+    let fixturesDirectory: URL
+    let requestLog: RequestLog?
+    /// Set by `stop`, so `/_mock/health` answers 503 while requests drain.
+    let stopping = Atomic<Bool>(false)
     /// The absolute path of the PEM certificate the port presents to `https://` clients (trust it with
     /// `curl --cacert`, `REQUESTS_CA_BUNDLE`, or `update-ca-certificates`).
     public let certificatePath: String
@@ -43,6 +60,7 @@ public final class MockServer: Sendable {
         guard let fixturesDirectory = configuration.resolvedFixturesDirectory() else {
             throw StartError(description: "cannot find the fixtures folder (roles.json); pass --fixtures DIR or set IOTC_MOCK_FIXTURES")
         }
+        self.fixturesDirectory = fixturesDirectory
         do {
             fixture = try Fixture.load(directory: fixturesDirectory, name: configuration.fixture)
         } catch {
@@ -74,6 +92,7 @@ public final class MockServer: Sendable {
                 throw StartError(description: "the data folder holds no application; delete it or use another --data-dir")
             }
             self.application = application
+            registry = try ApplicationRegistry(store: store, defaultID: application.id)
         } catch let error as StartError {
             throw error
         } catch let error as SQLiteError {
@@ -107,13 +126,20 @@ public final class MockServer: Sendable {
         } catch {
             throw StartError(description: "TLS: \(error)")
         }
+        let clock = MockClock()
+        self.clock = clock
+        journal = RequestJournal(capacity: configuration.journalCapacity)
+        rateLimiter = RateLimiter()
+        rateLimiter.requestsPerSecond = configuration.throttleRequestsPerSecond
+        faults = FaultInjector()
+        requestLog = configuration.logFormat.map { RequestLog(format: $0) }
         // The mock Entra ID: its directory from fixtures/entra.json, its signing key kept beside the data.
-        let entra = try Self.entraService(configuration: configuration, fixturesDirectory: fixturesDirectory)
+        let entra = try Self.entraService(configuration: configuration, fixturesDirectory: fixturesDirectory, clock: clock)
         self.entra = entra
         var bearerVerifier: BearerVerifier?
         if let entra { bearerVerifier = { token in Self.bearerIdentity(token, entra: entra) } }
         let service = CentralService(
-            store: store, pageSize: configuration.pageSize, bearerVerifier: bearerVerifier,
+            store: store, pageSize: configuration.pageSize, clock: { clock.nowMilliseconds() }, bearerVerifier: bearerVerifier,
             maxRoleAssignments: configuration.maxRoleAssignments)
         self.service = service
         var http = HTTPServerConfiguration()
@@ -122,20 +148,31 @@ public final class MockServer: Sendable {
         http.maxConnections = configuration.maxConnections
         http.readTimeout = configuration.readTimeout
         http.tls = tls
-        let application = self.application
         let boundPort = BoundPort()
         self.boundPort = boundPort
+        let router = Router()
         server = HTTPServer(
             configuration: http,
-            handler: { request in
-                Self.respond(
-                    to: request, service: service, entra: entra, application: application,
-                    authority: Self.authority(host: configuration.host, port: boundPort.value.load(ordering: .relaxed)))
-            },
+            handler: { request in router.respond(to: request) },
             errorResponder: { error in
                 HTTPResponse(service.errorResponse(CentralError(status: error.status, code: Self.code(for: error.status), message: error.reason)))
             })
+        router.server = self
     }
+
+    /// Hands requests to the server once it exists (the listener is made before `self` is complete).
+    final class Router: @unchecked Sendable {
+        // @unchecked: `server` is written once, in `init`, before the listener starts.
+        weak var server: MockServer?
+
+        func respond(to request: HTTPRequest) -> HTTPResponse {
+            guard let server else { return HTTPResponse(status: 503, headers: [], body: []) }
+            return server.respond(to: request)
+        }
+    }
+
+    /// `host:port` of the listener, for requests that carry no `Host` (HTTP/1.0).
+    var authority: String { Self.authority(host: configuration.host, port: boundPort.value.load(ordering: .relaxed)) }
 
     /// Starts listening. After it returns, `port` and `baseURL` are final.
     /// - Throws: `StartError` when the address cannot be bound.
@@ -146,7 +183,10 @@ public final class MockServer: Sendable {
 
     /// Stops listening and closes every connection. With a `gracePeriod` (seconds), requests in progress finish
     /// and are answered first (SIGINT/SIGTERM use 10 s).
-    public func stop(gracePeriod: Double = 0) { server.stop(gracePeriod: gracePeriod) }
+    public func stop(gracePeriod: Double = 0) {
+        stopping.store(true, ordering: .relaxed)
+        server.stop(gracePeriod: gracePeriod)
+    }
 
     /// The bound port (the chosen one when configured with 0).
     public var port: Int { server.port }
@@ -162,12 +202,18 @@ public final class MockServer: Sendable {
         host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
-    /// The full string of the fixture's first API token, if that token still exists and has not expired
-    /// (the well-known admin token of `fixtures/default.json`).
-    public func wellKnownToken() -> String? {
-        guard let id = fixture.apiTokens.first?.id,
+    /// The full string of the fixture's first API token in the default application, if that token still exists
+    /// and has not expired (the well-known admin token of `fixtures/default.json`).
+    public func wellKnownToken() -> String? { adminToken(of: application) }
+
+    /// The full string of the first API token of `application`'s fixture, if it still exists and has not expired.
+    func adminToken(of application: Application) -> String? {
+        let fixtureName = (try? store.fixtureName(appID: application.id)) ?? fixture.name
+        let firstTokenID = fixtureName == fixture.name ? fixture.apiTokens.first?.id
+            : (try? Fixture.load(directory: fixturesDirectory, name: fixtureName))?.apiTokens.first?.id
+        guard let id = firstTokenID,
               let token = try? store.apiToken(appID: application.id, id: id),
-              token.expiryMilliseconds > Timestamp.nowMilliseconds()
+              token.expiryMilliseconds > clock.nowMilliseconds()
         else { return nil }
         return SharedAccessSignature.sign(applicationID: application.id, token: token, key: application.signingKey)
     }
@@ -178,22 +224,10 @@ public final class MockServer: Sendable {
         "iotc-mock ready url=\(baseURL) https-url=\(httpsURL) certificate=\(certificatePath) application=\(application.id) subdomain=\(application.subdomain) token=\(wellKnownToken() ?? "none")"
     }
 
-    static func code(for status: Int) -> String {
-        switch status {
-        case 408: "RequestTimeout"
-        case 413: "PayloadTooLarge"
-        case 431: "RequestHeaderFieldsTooLarge"
-        case 501: "NotImplemented"
-        case 505: "HTTPVersionNotSupported"
-        case 503: "ServiceUnavailable"
-        default: "BadRequest"
-        }
-    }
-
     /// The mock Entra ID for `configuration`: nil when the fixtures folder has no `entra.json`. Creates the
     /// token-signing key (`configuration.signingKeyPath`) on first use. Used by the server and by `iotc-mock token`.
     /// - Throws: `StartError` when the directory file or the key cannot be read or made.
-    public static func entraService(configuration: MockServerConfiguration, fixturesDirectory: URL? = nil) throws -> EntraService? {
+    public static func entraService(configuration: MockServerConfiguration, fixturesDirectory: URL? = nil, clock: MockClock? = nil) throws -> EntraService? {
         guard let fixtures = fixturesDirectory ?? configuration.resolvedFixturesDirectory() else {
             throw StartError(description: "cannot find the fixtures folder (roles.json); pass --fixtures DIR or set IOTC_MOCK_FIXTURES")
         }
@@ -204,49 +238,23 @@ public final class MockServer: Sendable {
             let keyFolder = (configuration.signingKeyPath as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: keyFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let key = try RSASigningKey.loadOrCreate(at: configuration.signingKeyPath)
-            return EntraService(directory: directory, signingKey: key, tokenLifetime: Int64(configuration.tokenLifetime))
+            guard let clock else { return EntraService(directory: directory, signingKey: key, tokenLifetime: Int64(configuration.tokenLifetime)) }
+            return EntraService(directory: directory, signingKey: key, tokenLifetime: Int64(configuration.tokenLifetime), clock: { clock.nowSeconds() })
         } catch {
             throw StartError(description: "Entra: \(error)")
         }
     }
 
-    /// The identity in a bearer token the mock Entra ID issued, or nil when it does not verify.
-    static func bearerIdentity(_ token: String, entra: EntraService) -> BearerIdentity? {
-        guard let claims = try? entra.verify(token) else { return nil }
-        return BearerIdentity(
-            tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name, claims.email].compactMap { $0 },
-            groups: claims.groups ?? [], expiryMilliseconds: claims.exp * 1000)
-    }
-
-    /// Adapts an HTTP request to Central and back. `authority` stands in for a missing `Host` header.
-    static func respond(to request: HTTPRequest, service: CentralService, entra: EntraService?, application: Application, authority: String) -> HTTPResponse {
-        let segments = request.pathSegments
-        let host = request.headers["Host"] ?? authority
-        let first = segments.first ?? ""
-        if first == "_mock", segments.dropFirst().first == "entra", let entra {
-            // The control plane answers loopback callers only.
-            let remote = request.remoteAddress
-            guard remote.hasPrefix("127.") || remote == "::1" || remote.hasPrefix("::ffff:127.") || remote.isEmpty else {
-                return HTTPResponse(service.errorResponse(CentralError(status: 403, code: "Forbidden", message: "The control plane answers loopback callers only.")))
-            }
-            return HTTPResponse(entra.handleControl(method: request.method, path: Array(segments.dropFirst(2)), body: request.body))
+    /// The identity in a bearer token the mock Entra ID issued, or why it does not verify.
+    static func bearerIdentity(_ token: String, entra: EntraService) -> Result<BearerIdentity, BearerRejection> {
+        do {
+            let claims = try entra.verify(token)
+            return .success(BearerIdentity(
+                tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name, claims.email].compactMap { $0 },
+                groups: claims.groups ?? [], expiryMilliseconds: claims.exp * 1000))
+        } catch {
+            return .failure(BearerRejection(reason: error.explanation))
         }
-        guard first.lowercased() == "api" else {
-            // Everything else under /{tenant}/... is the mock Entra ID.
-            if let entra, segments.count >= 2 {
-                let answer = entra.handle(EntraService.Request(
-                    method: request.method, tenant: first, path: Array(segments.dropFirst()),
-                    baseURL: (request.isTLS ? "https://" : "http://") + host, contentType: request.headers["Content-Type"],
-                    authorization: request.headers["Authorization"], body: request.body))
-                return HTTPResponse(answer)
-            }
-            return HTTPResponse(service.errorResponse(.noSuchPath(request.path)))
-        }
-        let central = CentralRequest(
-            method: request.method, pathSegments: Array(segments.dropFirst()), query: request.query,
-            authorization: request.headers.values("Authorization"), contentType: Self.contentType(request.headers),
-            baseURL: (request.isTLS ? "https://" : "http://") + host, body: request.body)
-        return HTTPResponse(service.handle(central, application: application))
     }
 }
 

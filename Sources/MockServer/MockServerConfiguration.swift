@@ -36,7 +36,28 @@ public struct MockServerConfiguration: Sendable {
     /// `IOTC_MOCK_TOKEN_LIFETIME`; default 3599 like Entra's).
     public var tokenLifetime: Int = 3599
 
+    /// A key that every control-plane call (`/_mock/...` except `/_mock/health`) must carry in the header
+    /// `x-iotc-mock-key`, from any address (`--control-key`, `IOTC_MOCK_CONTROL_KEY`). Nil: the control plane
+    /// answers loopback callers only, without a key.
+    public var controlKey: String?
+    /// One log line per request on standard error in this format (`--log-format`, `IOTC_MOCK_LOG_FORMAT`), or nil
+    /// for none (`--quiet`). The command line logs `text` by default; an in-process server logs nothing by default.
+    public var logFormat: RequestLog.Format?
+    /// Throttle each application to this many requests per second with 429 (`--throttle` sets IoT Central's 20;
+    /// `IOTC_MOCK_THROTTLE`), or nil for no throttling. `POST /_mock/throttling` changes it at run time.
+    public var throttleRequestsPerSecond: Int?
+    /// Requests the journal keeps (`GET /_mock/journal`).
+    public var journalCapacity: Int = 1000
+
     public init() {}
+
+    /// For tests: port 0 (a free one), state in memory, no log. Start it, read `baseURL`, stop it.
+    public static var ephemeral: MockServerConfiguration {
+        var configuration = MockServerConfiguration()
+        configuration.port = 0
+        configuration.inMemory = true
+        return configuration
+    }
 
     /// Where the Entra token-signing key is kept: the data folder, or with `--in-memory` the TLS folder in the
     /// temporary directory, so tokens stay valid across restarts either way.

@@ -4,13 +4,15 @@ import Foundation
 import Central
 import MockServer
 
-/// `iotc-mock`: the IoT Central emulator. `serve` (the default) runs it; `token` prints an Entra access token.
+/// `iotc-mock`: the IoT Central emulator. `serve` (the default) runs it; `app` and `health` talk to a running one;
+/// `token` prints an Entra access token; `permissions` prints the operation × role table.
 @main
 struct IotcMock: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iotc-mock",
-        abstract: "An offline emulator of Azure IoT Central's API tokens, users and roles REST API, with a mock Entra ID.",
-        subcommands: [Serve.self, Token.self, Permissions.self],
+        abstract: "An offline emulator of Azure IoT Central's identity and access REST API, with a mock Entra ID.",
+        discussion: "Every option can also be set with the IOTC_MOCK_* environment variable named in its help; a flag wins.",
+        subcommands: [Serve.self, AppCommand.self, Health.self, Token.self, Permissions.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -50,6 +52,18 @@ struct Options: ParsableArguments {
     @Option(help: "Most role assignments the users of one application may hold together. [env: IOTC_MOCK_MAX_ROLE_ASSIGNMENTS] (default: 200)")
     var maxRoleAssignments: Int?
 
+    @Option(help: "Key that control-plane calls (/_mock/...) must send in the x-iotc-mock-key header, from any address. [env: IOTC_MOCK_CONTROL_KEY] (default: none; loopback callers only)")
+    var controlKey: String?
+
+    @Flag(help: "Throttle each application to IoT Central's 20 requests per second (429 with Retry-After). [env: IOTC_MOCK_THROTTLE=1]")
+    var throttle = false
+
+    @Flag(help: "No request log on standard error. [env: IOTC_MOCK_QUIET=1]")
+    var quiet = false
+
+    @Option(help: "Request log format on standard error: text or json. [env: IOTC_MOCK_LOG_FORMAT] (default: text)")
+    var logFormat: String?
+
     /// The configuration these flags and the environment describe.
     /// - Throws: `ValidationError` for a value that is out of range or does not parse.
     func configuration() throws -> MockServerConfiguration {
@@ -88,6 +102,15 @@ struct Options: ParsableArguments {
             guard (1...1_000_000).contains(value) else { throw ValidationError("the role assignment limit must be from 1 to 1000000, not \(value)") }
             configuration.maxRoleAssignments = value
         }
+        configuration.controlKey = controlKey ?? environment["IOTC_MOCK_CONTROL_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if try throttle || Self.boolean(environment["IOTC_MOCK_THROTTLE"], name: "IOTC_MOCK_THROTTLE") {
+            configuration.throttleRequestsPerSecond = 20
+        }
+        let formatText = logFormat ?? environment["IOTC_MOCK_LOG_FORMAT"] ?? "text"
+        guard let format = RequestLog.Format(rawValue: formatText.lowercased()) else {
+            throw ValidationError("the log format must be text or json, not '\(formatText)'")
+        }
+        configuration.logFormat = try quiet || Self.boolean(environment["IOTC_MOCK_QUIET"], name: "IOTC_MOCK_QUIET") ? nil : format
         return configuration
     }
 
@@ -106,9 +129,9 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the emulator (the default command).",
         discussion: """
-            On start the server prints one line:
+            On start the server prints one line on standard output:
               iotc-mock ready url=http://127.0.0.1:8765 https-url=https://127.0.0.1:8765 certificate=<path> application=<id> subdomain=<name> token=<admin token>
-            The port speaks both http and https.
+            The port speaks both http and https. Then one line per request goes to standard error (--quiet: none).
             """)
 
     @OptionGroup var options: Options
@@ -217,5 +240,97 @@ struct Permissions: ParsableCommand {
             throw ValidationError("fixture: \(error)")
         }
         FileHandle.standardOutput.write(Data(PermissionsDocument.markdown(fixture: fixture).utf8))
+    }
+}
+
+/// Where a running server is, for the commands that talk to it (`app`, `health`).
+struct ClientOptions: ParsableArguments {
+    @Option(help: "Base URL of the running server. [env: IOTC_MOCK_URL] (default: http://127.0.0.1:$IOTC_MOCK_PORT, else port 8765)")
+    var url: String?
+
+    @Option(help: "The server's control key, if it was started with one. [env: IOTC_MOCK_CONTROL_KEY]")
+    var controlKey: String?
+
+    func client() throws -> ControlClient {
+        let environment = ProcessInfo.processInfo.environment
+        let base = url ?? environment["IOTC_MOCK_URL"] ?? "http://127.0.0.1:\(environment["IOTC_MOCK_PORT"] ?? "8765")"
+        guard let parsed = URL(string: base), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+            throw ValidationError("the server URL must look like http://127.0.0.1:8765, not '\(base)'")
+        }
+        return ControlClient(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base,
+                             controlKey: controlKey ?? environment["IOTC_MOCK_CONTROL_KEY"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+}
+
+/// `iotc-mock app create|list|delete|reset`: the applications of a running server (`/_mock/apps`).
+struct AppCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "app", abstract: "Create, list, delete or reset applications of a running server.",
+        subcommands: [Create.self, List.self, Delete.self, Reset.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an application from a fixture; prints its id, subdomain, url and admin token as JSON.")
+        @OptionGroup var client: ClientOptions
+        @Option(help: "Fixture to seed it from (fixtures/<name>.json). [env: IOTC_MOCK_APP_FIXTURE] (default: the server's)")
+        var fixture: String?
+        @Option(help: "Its host label, e.g. team-a for team-a.localhost. [env: IOTC_MOCK_APP_SUBDOMAIN] (default: app-<8 hex digits>)")
+        var subdomain: String?
+
+        func run() throws {
+            let environment = ProcessInfo.processInfo.environment
+            var members: [String: String] = [:]
+            members["fixture"] = fixture ?? environment["IOTC_MOCK_APP_FIXTURE"]
+            members["subdomain"] = subdomain ?? environment["IOTC_MOCK_APP_SUBDOMAIN"]
+            let body = try JSONSerialization.data(withJSONObject: members)
+            try client.client().call("POST", "/_mock/apps", body: body, expecting: 201)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the applications as JSON.")
+        @OptionGroup var client: ClientOptions
+        func run() throws { try client.client().call("GET", "/_mock/apps", expecting: 200) }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete an application and everything in it.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "The application's id or subdomain.") var application: String
+        func run() throws { try client.client().call("DELETE", "/_mock/apps/\(ControlClient.escaped(application))", expecting: 204) }
+    }
+
+    struct Reset: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put an application back into its fixture's state; tokens made since stop working.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "The application's id or subdomain.") var application: String
+        func run() throws { try client.client().call("POST", "/_mock/apps/\(ControlClient.escaped(application))/reset", expecting: 200) }
+    }
+}
+
+/// `iotc-mock health`: exit 0 when the server answers `GET /_mock/health` with 200, else 1 (for scripts and
+/// container health checks).
+struct Health: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Exit 0 when a running server is ready, 1 otherwise.")
+    @OptionGroup var client: ClientOptions
+    @Option(help: "Keep asking for up to this many seconds until it is ready. [env: IOTC_MOCK_WAIT] (default: 0, ask once)")
+    var wait: Double?
+
+    func run() throws {
+        let seconds = wait ?? ProcessInfo.processInfo.environment["IOTC_MOCK_WAIT"].flatMap(Double.init) ?? 0
+        guard (0...3600).contains(seconds) else { throw ValidationError("--wait must be from 0 to 3600 seconds") }
+        let client = try client.client()
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = ""
+        repeat {
+            let (status, body) = client.request("GET", "/_mock/health", timeout: 2)
+            if status == 200 {
+                FileHandle.standardOutput.write(body + Data("\n".utf8))
+                return
+            }
+            last = status == 0 ? String(decoding: body, as: UTF8.self) : "status \(status)"
+            if Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        } while Date() < deadline
+        FileHandle.standardError.write(Data("iotc-mock: not ready at \(client.baseURL): \(last)\n".utf8))
+        throw ExitCode(1)
     }
 }

@@ -9,10 +9,11 @@ final class MockProcess {
     let output = Pipe()
     private(set) var readyLine = ""
 
-    /// Starts the binary; unless `waitForReady` is false, also waits for its ready line.
+    /// Starts the binary (`--quiet`: its output pipe is read only up to the ready line, and a request log would
+    /// fill it); unless `waitForReady` is false, also waits for its ready line.
     init(dataDirectory: URL, extraArguments: [String] = [], waitForReady: Bool = true) throws {
         process.executableURL = Paths.binary
-        process.arguments = ["--port", "0", "--data-dir", dataDirectory.path, "--fixtures", Paths.fixtures.path] + extraArguments
+        process.arguments = ["--port", "0", "--quiet", "--data-dir", dataDirectory.path, "--fixtures", Paths.fixtures.path] + extraArguments
         process.standardOutput = output
         process.standardError = output
         try process.run()

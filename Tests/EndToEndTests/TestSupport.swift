@@ -17,7 +17,9 @@ enum Paths {
 }
 
 /// An in-process server on port 0 with an in-memory store.
-func startServer(fixture: String = "default", pageSize: Int = 100, maxConnections: Int = 32) throws -> MockServer {
+func startServer(
+    fixture: String = "default", pageSize: Int = 100, maxConnections: Int = 32, configure: (inout MockServerConfiguration) -> Void = { _ in }
+) throws -> MockServer {
     var configuration = MockServerConfiguration()
     configuration.port = 0
     configuration.inMemory = true
@@ -26,6 +28,7 @@ func startServer(fixture: String = "default", pageSize: Int = 100, maxConnection
     configuration.pageSize = pageSize
     configuration.maxConnections = maxConnections
     configuration.readTimeout = 5
+    configure(&configuration)
     let server = try MockServer(configuration: configuration)
     try server.start()
     return server
@@ -80,8 +83,10 @@ final class RawHTTPClient {
     }
 
     /// Sends one request with Content-Length, Host and (optionally) Authorization.
-    func request(_ method: String, _ target: String, token: String? = nil, body: String? = nil, headers: [(String, String)] = []) throws -> RawResponse {
-        var text = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    func request(
+        _ method: String, _ target: String, token: String? = nil, body: String? = nil, headers: [(String, String)] = [], host: String = "127.0.0.1"
+    ) throws -> RawResponse {
+        var text = "\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\n"
         if let token { text += "Authorization: \(token)\r\n" }
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if let body { text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }

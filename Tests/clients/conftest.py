@@ -3,6 +3,7 @@ and the well-known admin token read from the ready line."""
 import os
 import pathlib
 import subprocess
+import tempfile
 
 import pytest
 
@@ -28,13 +29,16 @@ def start_mock(*arguments):
     if not BINARY.exists():
         pytest.fail(f"{BINARY} is missing: run `make test`, which builds it first")
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOTC_MOCK_")}
+    # The request log goes to a file: a pipe nobody reads would fill up and stall the server.
+    log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(
         [str(BINARY), "--port", "0", "--fixtures", str(REPO / "fixtures"), *arguments],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.PIPE, stderr=log, text=True, env=env)
     line = process.stdout.readline().strip()
     if not line.startswith("iotc-mock ready "):
         process.kill()
-        pytest.fail(f"iotc-mock did not start: {line!r} {process.stderr.read()!r}")
+        log.seek(0)
+        pytest.fail(f"iotc-mock did not start: {line!r} {log.read()!r}")
     return Mock(process, line)
 
 

@@ -1,0 +1,185 @@
+import Central
+import Foundation
+import HTTP
+import Storage
+
+/// One application of a server, as the control plane shows it.
+public struct ApplicationInfo: Sendable, Equatable {
+    /// The application id (a GUID): `sr` of its API tokens.
+    public let id: String
+    /// Its host label: requests to `{subdomain}.localhost` reach it.
+    public let subdomain: String
+    public let displayName: String
+    /// The fixture it was made from, and that a reset restores.
+    public let fixture: String
+    /// `http://{subdomain}.localhost:{port}`: the base URL (add `/api/...`). Names under `.localhost` resolve to the
+    /// loopback address in curl and browsers; other clients can call the server's address with this `Host`.
+    public let url: String
+    /// The full string of the fixture's first API token (its Administrator token), or nil if deleted or expired.
+    public let adminToken: String?
+    /// The application of requests without an application host name; it cannot be deleted.
+    public let isDefault: Bool
+
+    public var json: JSONValue {
+        .object([
+            ("id", .string(id)), ("subdomain", .string(subdomain)), ("displayName", .string(displayName)),
+            ("fixture", .string(fixture)), ("url", .string(url)), ("adminToken", adminToken.map(JSONValue.string) ?? .null),
+            ("default", .bool(isDefault)),
+        ])
+    }
+}
+
+/// A control-plane request that cannot be done: the status and a message; rendered as
+/// `{"error": {"code", "message"}}`.
+public struct ControlError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let status: Int
+    public let code: String
+    public let message: String
+    public var description: String { "\(status) \(code): \(message)" }
+
+    init(_ status: Int, _ message: String) {
+        self.status = status
+        self.message = message
+        self.code = switch status {
+        case 401: "Unauthenticated"
+        case 403: "Forbidden"
+        case 404: "NotFound"
+        case 405: "MethodNotAllowed"
+        case 409: "Conflict"
+        case 500...: "InternalServerError"
+        default: "BadRequest"
+        }
+    }
+}
+
+/// The control operations (issue #6), for Swift tests in-process and for the HTTP control plane under `/_mock/`.
+extension MockServer {
+    /// The most applications one server holds.
+    public static let maxApplications = 1000
+    /// The largest clock offset, either way: 100 years in seconds.
+    public static let maxClockOffsetSeconds: Int64 = 3_155_760_000
+
+    // MARK: Applications
+
+    /// Every application, oldest first.
+    public func applications() -> [ApplicationInfo] { registry.all.map(info) }
+
+    /// The application with this id or subdomain.
+    /// - Throws: 404 when there is none.
+    public func applicationInfo(_ idOrSubdomain: String) throws(ControlError) -> ApplicationInfo {
+        info(try existing(idOrSubdomain))
+    }
+
+    /// Makes an application from a fixture (default: the server's) with a fresh id and signing key, and
+    /// `subdomain` (default: `app-` and 8 hex digits).
+    /// - Throws: 400 for a subdomain that is not a DNS label or is a GUID, 404 for an unknown fixture or one that
+    ///   does not load, 409 for a subdomain in use, 400 past `maxApplications`.
+    public func createApplication(fixture fixtureName: String? = nil, subdomain: String? = nil) throws(ControlError) -> ApplicationInfo {
+        let source = try loadFixture(fixtureName ?? fixture.name)
+        let id = Crypto.uuid()
+        let label = subdomain?.lowercased() ?? "app-" + id.prefix(8)
+        guard Self.isSubdomain(label) else {
+            throw ControlError(400, "The subdomain '\(label.clipped)' must be a DNS label: 1 to 63 letters, digits or '-', not starting or ending with '-', and not a GUID.")
+        }
+        guard registry.all.count < Self.maxApplications else {
+            throw ControlError(400, "A server holds at most \(Self.maxApplications) applications; delete some first.")
+        }
+        guard registry.application(label) == nil else { throw ControlError(409, "The subdomain '\(label)' is in use.") }
+        let key: [UInt8]
+        do { key = try Crypto.randomBytes(32) } catch { throw ControlError(500, "No random bytes for a signing key: \(error).") }
+        let application = Application(id: id, subdomain: label, displayName: "\(source.application.displayName) (\(label))", signingKey: key)
+        do {
+            try store.insert(source.retargeted(to: application), now: clock.nowMilliseconds())
+        } catch let error as SQLiteError where error.isConstraintViolation {
+            throw ControlError(409, "The subdomain '\(label)' is in use.")
+        } catch {
+            throw ControlError(500, "The store could not create the application: \(error).")
+        }
+        try reloadRegistry()
+        return info(application)
+    }
+
+    /// Deletes an application with everything in it.
+    /// - Throws: 404 when there is none, 409 for the default application.
+    public func deleteApplication(_ idOrSubdomain: String) throws(ControlError) {
+        let application = try existing(idOrSubdomain)
+        guard application.id != self.application.id else {
+            throw ControlError(409, "The default application cannot be deleted; reset it instead (POST /_mock/apps/\(application.id)/reset).")
+        }
+        do { _ = try store.deleteApplication(id: application.id) } catch {
+            throw ControlError(500, "The store could not delete the application: \(error).")
+        }
+        service.invalidateCaches()
+        try reloadRegistry()
+    }
+
+    /// Puts an application back into the state of its fixture: users, organizations, custom roles and API tokens
+    /// as the fixture has them, so tokens created since stop working (401) and the fixture's tokens work again.
+    /// - Throws: 404 when there is none or its fixture no longer loads.
+    @discardableResult
+    public func resetApplication(_ idOrSubdomain: String) throws(ControlError) -> ApplicationInfo {
+        let application = try existing(idOrSubdomain)
+        let name = (try? store.fixtureName(appID: application.id)) ?? fixture.name
+        let source = try loadFixture(name)
+        do { _ = try store.reset(to: source.retargeted(to: application)) } catch {
+            throw ControlError(500, "The store could not reset the application: \(error).")
+        }
+        service.invalidateCaches()
+        return info(application)
+    }
+
+    // MARK: Clock
+
+    /// How far the server's clock is shifted from the system clock, in seconds (`POST /_mock/clock`).
+    public var clockOffsetSeconds: Int64 { clock.offsetMilliseconds / 1000 }
+
+    /// Shifts the server's clock to the system clock plus `seconds` (not cumulative): API token expiry and Entra
+    /// token lifetimes are judged, and new Entra tokens issued, at that time.
+    /// - Throws: 400 beyond ±`maxClockOffsetSeconds`.
+    public func setClockOffset(seconds: Int64) throws(ControlError) {
+        guard abs(seconds) <= Self.maxClockOffsetSeconds else {
+            throw ControlError(400, "offsetSeconds must be within ±\(Self.maxClockOffsetSeconds) (100 years).")
+        }
+        clock.offsetMilliseconds = seconds * 1000
+    }
+
+    // MARK: Health
+
+    /// True once the server listens and until `stop` begins.
+    public var isHealthy: Bool { port > 0 && !stopping.load(ordering: .relaxed) }
+
+    // MARK: Helpers
+
+    func info(_ application: Application) -> ApplicationInfo {
+        ApplicationInfo(
+            id: application.id, subdomain: application.subdomain, displayName: application.displayName,
+            fixture: (try? store.fixtureName(appID: application.id)) ?? fixture.name,
+            url: "http://\(application.subdomain).localhost:\(port)", adminToken: adminToken(of: application),
+            isDefault: application.id == self.application.id)
+    }
+
+    private func existing(_ idOrSubdomain: String) throws(ControlError) -> Application {
+        guard let application = registry.application(idOrSubdomain) else {
+            throw ControlError(404, "No application has the id or subdomain '\(idOrSubdomain.clipped)'.")
+        }
+        return application
+    }
+
+    private func loadFixture(_ name: String) throws(ControlError) -> Fixture {
+        do { return try Fixture.load(directory: fixturesDirectory, name: name) } catch {
+            throw ControlError(404, "The fixture '\(name.clipped)' cannot be used: \(error)")
+        }
+    }
+
+    private func reloadRegistry() throws(ControlError) {
+        do { try registry.reload() } catch { throw ControlError(500, "The store could not list the applications: \(error).") }
+    }
+
+    /// A DNS label (RFC 1035 §2.3.1, lower case) that is not a GUID, so it cannot be mistaken for an application id.
+    static func isSubdomain(_ label: String) -> Bool {
+        let bytes = Array(label.utf8)
+        guard (1...63).contains(bytes.count), bytes.first != UInt8(ascii: "-"), bytes.last != UInt8(ascii: "-") else { return false }
+        let allowed = bytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }
+        return allowed && !Validation.isGUID(label)
+    }
+}

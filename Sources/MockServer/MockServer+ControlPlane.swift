@@ -1,0 +1,214 @@
+import Central
+import Foundation
+import HTTP
+
+/// The HTTP control plane under `/_mock/` (issue #6): JSON in and out, errors as `{"error": {"code", "message"}}`.
+/// `GET /_mock/health` answers anyone; everything else answers loopback callers only, or, when a control key is
+/// configured, callers that send it in `x-iotc-mock-key`.
+extension MockServer {
+    /// The header that carries the control key.
+    public static let controlKeyHeader = "x-iotc-mock-key"
+
+    func control(_ request: HTTPRequest) -> HTTPResponse {
+        let path = Array(request.pathSegments.dropFirst())
+        do throws(ControlError) {
+            if path.first == "health" && path.count == 1 {
+                guard request.method == "GET" || request.method == "HEAD" else { throw Self.methodNotAllowed(["GET", "HEAD"]) }
+                return health()
+            }
+            try authorizeControl(request)
+            if path.first == "entra", let entra {
+                return HTTPResponse(entra.handleControl(method: request.method, path: Array(path.dropFirst()), body: request.body))
+            }
+            return try controlOperation(request, path: path)
+        } catch {
+            return Self.controlReply(error.status, .object([("error", .object([("code", .string(error.code)), ("message", .string(error.message))]))]))
+        }
+    }
+
+    private func health() -> HTTPResponse {
+        let healthy = isHealthy
+        return Self.controlReply(healthy ? 200 : 503, .object([
+            ("status", .string(healthy ? "ok" : "stopping")), ("applications", .number(Double(registry.all.count))),
+            ("clockOffsetSeconds", .number(Double(clockOffsetSeconds))),
+        ]))
+    }
+
+    private func authorizeControl(_ request: HTTPRequest) throws(ControlError) {
+        if let key = configuration.controlKey {
+            guard let given = request.headers[Self.controlKeyHeader] else {
+                throw ControlError(401, "The control plane needs the header \(Self.controlKeyHeader) with the server's control key.")
+            }
+            guard Crypto.constantTimeEquals(Array(given.utf8), Array(key.utf8)) else {
+                throw ControlError(401, "The \(Self.controlKeyHeader) header does not match the server's control key.")
+            }
+            return
+        }
+        let remote = request.remoteAddress
+        guard remote.hasPrefix("127.") || remote == "::1" || remote.hasPrefix("::ffff:127.") || remote.isEmpty else {
+            throw ControlError(403, "The control plane answers loopback callers only; start the server with --control-key to allow others.")
+        }
+    }
+
+    private func controlOperation(_ request: HTTPRequest, path: [String]) throws(ControlError) -> HTTPResponse {
+        let method = request.method
+        switch path.first {
+        case "apps":
+            switch (method, path.count, path.last) {
+            case ("GET", 1, _):
+                return Self.controlReply(200, .object([("value", .array(applications().map(\.json)))]))
+            case ("POST", 1, _):
+                let body = try Self.object(request.body, allowed: ["fixture", "subdomain"])
+                let created = try createApplication(fixture: try Self.string("fixture", in: body), subdomain: try Self.string("subdomain", in: body))
+                return Self.controlReply(201, created.json)
+            case ("GET", 2, _):
+                return Self.controlReply(200, try applicationInfo(path[1]).json)
+            case ("DELETE", 2, _):
+                try deleteApplication(path[1])
+                return HTTPResponse(status: 204, headers: [], body: [])
+            case ("POST", 3, "reset"):
+                return Self.controlReply(200, try resetApplication(path[1]).json)
+            case (_, 1, _): throw Self.methodNotAllowed(["GET", "POST"])
+            case (_, 2, _): throw Self.methodNotAllowed(["GET", "DELETE"])
+            case (_, 3, "reset"): throw Self.methodNotAllowed(["POST"])
+            default: break
+            }
+        case "clock" where path.count == 1:
+            switch method {
+            case "GET": return clockReply()
+            case "POST":
+                let body = try Self.object(request.body, allowed: ["offsetSeconds"])
+                guard let seconds = try Self.integer("offsetSeconds", in: body) else { throw ControlError(400, "The body needs an integer 'offsetSeconds'.") }
+                try setClockOffset(seconds: seconds)
+                return clockReply()
+            default: throw Self.methodNotAllowed(["GET", "POST"])
+            }
+        case "journal" where path.count == 1:
+            switch method {
+            case "GET": return try journalReply(request)
+            case "DELETE":
+                journal.clear()
+                return HTTPResponse(status: 204, headers: [], body: [])
+            default: throw Self.methodNotAllowed(["GET", "DELETE"])
+            }
+        case "throttling" where path.count == 1:
+            switch method {
+            case "GET": return throttlingReply()
+            case "POST":
+                let body = try Self.object(request.body, allowed: ["enabled", "requestsPerSecond"])
+                guard case .bool(let enabled)? = body.first(where: { $0.0 == "enabled" })?.1 else {
+                    throw ControlError(400, "The body needs a boolean 'enabled'.")
+                }
+                let rate = try Self.integer("requestsPerSecond", in: body) ?? 20
+                guard (1...100_000).contains(rate) else { throw ControlError(400, "requestsPerSecond must be from 1 to 100000.") }
+                rateLimiter.requestsPerSecond = enabled ? Int(rate) : nil
+                return throttlingReply()
+            default: throw Self.methodNotAllowed(["GET", "POST"])
+            }
+        case "faults" where path.count == 1:
+            switch method {
+            case "GET": return Self.controlReply(200, .object([("value", .array(faults.active.map(\.json)))]))
+            case "POST": return Self.controlReply(201, try addFault(request.body).json)
+            case "DELETE":
+                faults.clear()
+                return HTTPResponse(status: 204, headers: [], body: [])
+            default: throw Self.methodNotAllowed(["GET", "POST", "DELETE"])
+            }
+        default: break
+        }
+        throw ControlError(404, "No control operation \(method.clipped) /_mock/\(path.joined(separator: "/").clipped); see the README's control plane section.")
+    }
+
+    private func clockReply() -> HTTPResponse {
+        Self.controlReply(200, .object([
+            ("offsetSeconds", .number(Double(clockOffsetSeconds))), ("now", .string(Timestamp.iso8601(milliseconds: clock.nowMilliseconds()))),
+        ]))
+    }
+
+    private func throttlingReply() -> HTTPResponse {
+        let rate = rateLimiter.requestsPerSecond
+        return Self.controlReply(200, .object([("enabled", .bool(rate != nil)), ("requestsPerSecond", .number(Double(rate ?? 20)))]))
+    }
+
+    /// `GET /_mock/journal?app=&status=&limit=`: kept requests, oldest first.
+    private func journalReply(_ request: HTTPRequest) throws(ControlError) -> HTTPResponse {
+        var application: String?
+        if let name = request.queryValue("app") {
+            guard let found = registry.application(name) else { throw ControlError(404, "No application has the id or subdomain '\(name.clipped)'.") }
+            application = found.id
+        }
+        var status: Int?
+        if let text = request.queryValue("status") {
+            guard let value = Int(text), (100...599).contains(value) else { throw ControlError(400, "status must be an HTTP status code, not '\(text.clipped)'.") }
+            status = value
+        }
+        var limit: Int?
+        if let text = request.queryValue("limit") {
+            guard let value = Int(text), value >= 1 else { throw ControlError(400, "limit must be a positive integer, not '\(text.clipped)'.") }
+            limit = value
+        }
+        let entries = journal.entries(application: application, status: status, limit: limit)
+        return Self.controlReply(200, .object([("capacity", .number(Double(journal.capacity))), ("value", .array(entries.map(\.json)))]))
+    }
+
+    /// `POST /_mock/faults` `{"method"?, "path", "status", "count"?, "app"?}`.
+    private func addFault(_ body: [UInt8]) throws(ControlError) -> FaultInjector.Fault {
+        let fields = try Self.object(body, allowed: ["method", "path", "status", "count", "app"])
+        let method = try Self.string("method", in: fields) ?? "*"
+        guard method == "*" || (1...20).contains(method.count) && method.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            throw ControlError(400, "method must be an HTTP method such as GET, or *.")
+        }
+        guard let path = try Self.string("path", in: fields), path.hasPrefix("/"), path.utf8.count <= 2048 else {
+            throw ControlError(400, "The body needs a 'path' starting with '/', e.g. /api/users or /api/users/*.")
+        }
+        guard let status = try Self.integer("status", in: fields), (400...599).contains(status) else {
+            throw ControlError(400, "The body needs a 'status' from 400 to 599.")
+        }
+        let count = try Self.integer("count", in: fields) ?? 1
+        guard (1...1_000_000).contains(count) else { throw ControlError(400, "count must be from 1 to 1000000.") }
+        var application: String?
+        if let name = try Self.string("app", in: fields) {
+            guard let found = registry.application(name) else { throw ControlError(404, "No application has the id or subdomain '\(name.clipped)'.") }
+            application = found.id
+        }
+        let normalized = path.hasSuffix("*") ? path : "/" + path.split(separator: "/").joined(separator: "/")
+        return faults.add(method: method, path: normalized, status: Int(status), count: Int(count), application: application)
+    }
+
+    // MARK: JSON helpers
+
+    static func controlReply(_ status: Int, _ body: JSONValue) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")], body: body.serialized)
+    }
+
+    static func methodNotAllowed(_ allowed: [String]) -> ControlError {
+        ControlError(405, "This control path takes \(allowed.joined(separator: ", ")).")
+    }
+
+    /// The members of a JSON object body (an empty body is an empty object).
+    /// - Throws: 400 for anything else, or for a member not in `allowed`.
+    static func object(_ body: [UInt8], allowed: Set<String>) throws(ControlError) -> [(String, JSONValue)] {
+        guard !body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) else { return [] }
+        guard let value = try? JSONValue.parse(body), case .object(let members) = value else {
+            throw ControlError(400, "The body must be a JSON object.")
+        }
+        if let unknown = members.first(where: { !allowed.contains($0.0) }) {
+            throw ControlError(400, "Unknown field '\(unknown.0.clipped)'; this operation takes \(allowed.sorted().joined(separator: ", ")).")
+        }
+        return members
+    }
+
+    static func string(_ name: String, in members: [(String, JSONValue)]) throws(ControlError) -> String? {
+        guard let value = members.last(where: { $0.0 == name })?.1, value != .null else { return nil }
+        guard let text = value.stringValue, !text.isEmpty else { throw ControlError(400, "'\(name)' must be a non-empty string.") }
+        return text
+    }
+
+    static func integer(_ name: String, in members: [(String, JSONValue)]) throws(ControlError) -> Int64? {
+        guard let value = members.last(where: { $0.0 == name })?.1, value != .null else { return nil }
+        guard case .number(let number) = value, number.rounded() == number, abs(number) < 9e15 else {
+            throw ControlError(400, "'\(name)' must be an integer.")
+        }
+        return Int64(number)
+    }
+}

@@ -1,0 +1,124 @@
+import Central
+import Entra
+import Foundation
+import HTTP
+
+/// Routing of one request (DESIGN.md, "one request, start to end"): the control plane, the application by
+/// `Host`, injected faults, throttling, then IoT Central or the mock Entra ID; every answer is journaled (except the
+/// control plane's) and logged.
+extension MockServer {
+    func respond(to request: HTTPRequest) -> HTTPResponse {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let segments = request.pathSegments
+        let first = segments.first?.lowercased() ?? ""
+        let path = "/" + segments.joined(separator: "/")
+        if first == "_mock" {
+            let response = control(request)
+            finish(request, path: path, response: response, application: nil, outcome: RequestOutcome(), started: started, journaled: false)
+            return response
+        }
+        let host = request.headers["Host"] ?? authority
+        let baseURL = (request.isTLS ? "https://" : "http://") + host
+        var application: Application?
+        var outcome = RequestOutcome()
+        let response: HTTPResponse
+        if first == "api" {
+            switch registry.resolve(host: host) {
+            case .unknown(let label):
+                response = HTTPResponse(service.errorResponse(CentralError(
+                    status: 404, code: "NotFound",
+                    message: "No application answers to the host name '\(label.clipped)'; create one with POST /_mock/apps, or use an IP address or localhost for the default application.")))
+            case .application(let found):
+                application = found
+                (response, outcome) = serveCentral(request, path: path, application: found, baseURL: baseURL)
+            }
+        } else if let entra, segments.count >= 2 {
+            if let fault = faults.take(method: request.method, path: path, application: nil) {
+                outcome.reason = "injected fault #\(fault.id)"
+                response = Self.oauthFault(fault)
+            } else {
+                response = HTTPResponse(entra.handle(EntraService.Request(
+                    method: request.method, tenant: segments[0], path: Array(segments.dropFirst()), baseURL: baseURL,
+                    contentType: request.headers["Content-Type"], authorization: request.headers["Authorization"], body: request.body)))
+            }
+        } else {
+            response = HTTPResponse(service.errorResponse(.noSuchPath(request.path)))
+        }
+        finish(request, path: path, response: response, application: application, outcome: outcome, started: started, journaled: true)
+        return response
+    }
+
+    /// An `/api` request for a known application: injected faults, then throttling, then IoT Central.
+    private func serveCentral(_ request: HTTPRequest, path: String, application: Application, baseURL: String) -> (HTTPResponse, RequestOutcome) {
+        if let fault = faults.take(method: request.method, path: path, application: application.id) {
+            let reason = "injected fault #\(fault.id) (\(fault.method) \(fault.path), \(fault.remaining) left)"
+            var response = service.errorResponse(CentralError(
+                status: fault.status, code: Self.code(for: fault.status),
+                message: "The request failed with an injected fault.", reason: reason))
+            response.outcome.reason = reason
+            return (HTTPResponse(response), response.outcome)
+        }
+        if let wait = rateLimiter.admit(application.id) {
+            let limit = rateLimiter.requestsPerSecond ?? 20
+            let reason = "throttled: more than \(limit) requests per second to this application"
+            var response = service.errorResponse(CentralError(
+                status: 429, code: "TooManyRequests",
+                message: "The application received more than \(limit) requests per second; retry after \(wait) s.",
+                headers: [("Retry-After", String(wait))], reason: reason))
+            response.outcome.reason = reason
+            return (HTTPResponse(response), response.outcome)
+        }
+        let central = CentralRequest(
+            method: request.method, pathSegments: Array(request.pathSegments.dropFirst()), query: request.query,
+            authorization: request.headers.values("Authorization"), contentType: request.headers["Content-Type"],
+            baseURL: baseURL, body: request.body)
+        let response = service.handle(central, application: application)
+        return (HTTPResponse(response), response.outcome)
+    }
+
+    /// Journals (unless a control-plane call) and logs one answered request.
+    private func finish(
+        _ request: HTTPRequest, path: String, response: HTTPResponse, application: Application?, outcome: RequestOutcome,
+        started: UInt64, journaled: Bool
+    ) {
+        guard journaled || requestLog != nil else { return }
+        let entry = JournalEntry(
+            time: clock.nowMilliseconds(), requestID: response.headers[CentralService.requestIDHeader], method: request.method,
+            path: path, application: application?.id, status: response.status, outcome: outcome,
+            durationMilliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
+        if journaled { journal.record(entry) }
+        requestLog?.log(entry, subdomain: application?.subdomain)
+    }
+
+    /// An injected fault on a mock Entra ID path, in the OAuth error shape its clients expect.
+    static func oauthFault(_ fault: FaultInjector.Fault) -> HTTPResponse {
+        let body = JSONValue.object([
+            ("error", .string(fault.status >= 500 ? "temporarily_unavailable" : "invalid_request")),
+            ("error_description", .string("The request failed with injected fault #\(fault.id) of iotc-mock.")),
+        ])
+        return HTTPResponse(status: fault.status, headers: [("Content-Type", "application/json; charset=utf-8")], body: body.serialized)
+    }
+
+    static func code(for status: Int) -> String {
+        switch status {
+        case 400: "BadRequest"
+        case 401: "Unauthenticated"
+        case 403: "Forbidden"
+        case 404: "NotFound"
+        case 408: "RequestTimeout"
+        case 409: "Conflict"
+        case 412: "PreconditionFailed"
+        case 413: "PayloadTooLarge"
+        case 422: "InvalidBody"
+        case 429: "TooManyRequests"
+        case 431: "RequestHeaderFieldsTooLarge"
+        case 501: "NotImplemented"
+        case 502: "BadGateway"
+        case 503: "ServiceUnavailable"
+        case 504: "GatewayTimeout"
+        case 505: "HTTPVersionNotSupported"
+        case 500...: "InternalServerError"
+        default: "BadRequest"
+        }
+    }
+}

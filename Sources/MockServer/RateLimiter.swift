@@ -1,0 +1,42 @@
+import Foundation
+
+/// IoT Central's throttling, opt-in (REFERENCE.md §4: 20 requests per second per application, across all tokens,
+/// answered 429): a token bucket per application that holds `rate` requests and refills `rate` per second. Reads
+/// the monotonic clock, not the mock clock, so `POST /_mock/clock` does not refill it.
+public final class RateLimiter: @unchecked Sendable {
+    // @unchecked: every field is touched only while `lock` is held.
+    private let lock = NSLock()
+    private var buckets: [String: (tokens: Double, at: UInt64)] = [:]
+    private var rate: Double?
+    private let monotonicNanoseconds: @Sendable () -> UInt64
+
+    /// - Parameter monotonicNanoseconds: the clock to read (tests inject one).
+    public init(monotonicNanoseconds: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
+        self.monotonicNanoseconds = monotonicNanoseconds
+    }
+
+    /// Requests per second per application, or nil when throttling is off.
+    public var requestsPerSecond: Int? {
+        get { lock.withLock { rate.map { Int($0) } } }
+        set { lock.withLock { rate = newValue.map { Double(max(1, $0)) }; buckets.removeAll() } }
+    }
+
+    /// Takes one request of `application` from its bucket: nil when admitted, else the seconds until one would
+    /// be (for `Retry-After`, at least 1).
+    public func admit(_ application: String) -> Int? {
+        let now = monotonicNanoseconds()
+        return lock.withLock { () -> Int? in
+            guard let rate else { return nil }
+            var bucket = buckets[application] ?? (rate, now)
+            let elapsed = Double(now &- bucket.at) / 1e9
+            bucket.tokens = min(rate, bucket.tokens + elapsed * rate)
+            bucket.at = now
+            defer { buckets[application] = bucket }
+            if bucket.tokens >= 1 {
+                bucket.tokens -= 1
+                return nil
+            }
+            return max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
+        }
+    }
+}

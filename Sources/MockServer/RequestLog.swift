@@ -1,0 +1,60 @@
+import Central
+import Foundation
+
+/// One line per request on standard error (issue #6): method, path, app, principal, status, reason and
+/// milliseconds, as `key=value` text or as one JSON object per line.
+public final class RequestLog: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        case text
+        case json
+    }
+
+    public let format: Format
+    private let write: @Sendable (String) -> Void
+
+    /// - Parameter write: where each line goes (standard error unless a test captures it).
+    public init(format: Format, write: @escaping @Sendable (String) -> Void = RequestLog.standardError) {
+        self.format = format
+        self.write = write
+    }
+
+    /// Writes a line in one `write(2)`, so lines from many connections never interleave.
+    public static let standardError: @Sendable (String) -> Void = { line in
+        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        _ = bytes.withUnsafeBytes { Foundation.write(2, $0.baseAddress, $0.count) }
+    }
+
+    func log(_ entry: JournalEntry, subdomain: String?) {
+        switch format {
+        case .json:
+            var fields: [(String, JSONValue)] = []
+            if case .object(let members) = entry.json { fields = members }
+            fields.insert(("subdomain", subdomain.map(JSONValue.string) ?? .null), at: 5)
+            write(String(decoding: JSONValue.object(fields).serialized, as: UTF8.self))
+        case .text:
+            var line = "\(Timestamp.iso8601(milliseconds: entry.time)) \(entry.method) \(Self.quoted(entry.path)) app=\(subdomain ?? "-")"
+            line += " principal=\(entry.outcome.principal ?? "-") status=\(entry.status)"
+            if let operation = entry.outcome.operationID { line += " operation=\(operation)" }
+            if let reason = entry.outcome.reason, entry.status >= 400 { line += " reason=\(Self.quoted(reason))" }
+            line += " ms=\(String(format: "%.2f", entry.durationMilliseconds))"
+            write(line)
+        }
+    }
+
+    /// `text` as is when it has no space, quote or control character; else in double quotes with those escaped.
+    static func quoted(_ text: String) -> String {
+        let clipped = String(text.prefix(512))
+        guard clipped.contains(where: { $0 == " " || $0 == "\"" || $0 == "\\" || $0.isNewline || ($0.asciiValue.map { $0 < 0x20 } ?? false) }) else { return clipped }
+        var out = "\""
+        for scalar in clipped.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += String(format: "\\x%02x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
