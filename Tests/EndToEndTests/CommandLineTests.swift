@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+@testable import Central
+
+/// `iotc-mock health`, `iotc-mock app ...` and the request log of the real binary (issue #6).
+@Suite struct CommandLineTests {
+    /// Runs the binary to completion; returns its exit status, standard output and standard error.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = Paths.binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("IOTC_MOCK_") }
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+    }
+
+    /// A port nothing listens on (bound and released).
+    static func unusedPort() throws -> Int {
+        let server = try startServer()
+        let port = server.port
+        server.stop()
+        return port
+    }
+
+    @Test func healthExitsNonZeroBeforeTheServerIsUpAndZeroAfter() throws {
+        let port = try Self.unusedPort()
+        let before = try Self.run(["health", "--url", "http://127.0.0.1:\(port)"])
+        #expect(before.status == 1)
+        #expect(before.err.contains("not ready at http://127.0.0.1:\(port)"))
+
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let mock = try MockProcess(dataDirectory: data)
+        defer { mock.terminate() }
+        let serverPort = try #require(mock.port)
+        let after = try Self.run(["health"], environment: ["IOTC_MOCK_URL": "http://127.0.0.1:\(serverPort)"])
+        #expect(after.status == 0, "\(after.err)")
+        #expect(after.out.contains(#""status":"ok""#))
+        #expect(try Self.run(["health", "--wait", "2"], environment: ["IOTC_MOCK_PORT": String(serverPort)]).status == 0)
+    }
+
+    @Test func appCommandsCreateListResetAndDeleteApplications() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let mock = try MockProcess(dataDirectory: data)
+        defer { mock.terminate() }
+        let url = "http://127.0.0.1:\(try #require(mock.port))"
+
+        let created = try Self.run(["app", "create", "--url", url, "--subdomain", "cli-a"])
+        #expect(created.status == 0, "\(created.err)")
+        let json = try JSONValue.parse(Array(created.out.utf8))
+        #expect(json["subdomain"] == .string("cli-a"))
+        #expect(json["adminToken"]?.stringValue?.hasPrefix("SharedAccessSignature sr=") == true)
+        #expect(try Self.run(["app", "create", "--url", url], environment: ["IOTC_MOCK_APP_SUBDOMAIN": "cli-b", "IOTC_MOCK_APP_FIXTURE": "spec-examples"]).status == 0)
+
+        let list = try Self.run(["app", "list", "--url", url])
+        let subdomains = try JSONValue.parse(Array(list.out.utf8))["value"]?.arrayValue?.compactMap { $0["subdomain"]?.stringValue }
+        #expect(subdomains == ["iotc-mock", "cli-a", "cli-b"])
+        #expect(try Self.run(["app", "reset", "--url", url, "cli-b"]).status == 0)
+        #expect(try Self.run(["app", "delete", "--url", url, "cli-a"]).status == 0)
+        let again = try Self.run(["app", "delete", "--url", url, "cli-a"])
+        #expect(again.status == 1)
+        #expect(again.err.contains("404"))
+        #expect(try Self.run(["app", "create", "--url", url, "--subdomain", "bad.name"]).status == 1)
+    }
+
+    @Test(arguments: [("json", 2), ("text", 2), ("quiet", 0)])
+    func theServerLogsOneLinePerRequestUnlessQuiet(format: String, lines: Int) throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-log-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let process = Process()
+        process.executableURL = Paths.binary
+        let formatArguments = format == "quiet" ? ["--quiet"] : ["--log-format", format]
+        process.arguments = ["--port", "0", "--in-memory", "--fixtures", Paths.fixtures.path] + formatArguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("IOTC_MOCK_") }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: log)
+        try process.run()
+        defer { terminateWithin10Seconds(process) }
+        let ready = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let port = try #require(ready.split(separator: " ").first { $0.hasPrefix("url=") }.flatMap { URL(string: String($0.dropFirst(4)))?.port })
+        let token = try #require(ready.components(separatedBy: " token=").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        let client = try RawHTTPClient(port: port)
+        #expect(try client.request("GET", "/api/roles?api-version=2022-07-31", token: token).status == 200)
+        #expect(try client.request("GET", "/api/users?api-version=2022-07-31", token: "Basic x").status == 401)
+        terminateWithin10Seconds(process)
+
+        let text = try String(contentsOf: log, encoding: .utf8)
+        let logged = text.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(logged.count == lines, "\(text)")
+        switch format {
+        case "json":
+            let first = try JSONValue.parse(Array(logged[0].utf8))
+            #expect(first["method"] == .string("GET") && first["path"] == .string("/api/roles") && first["status"] == .number(200))
+            #expect(first["principal"] == .string("apiToken:iotc-mock-admin") && first["subdomain"] == .string("iotc-mock"))
+            #expect(first["durationMs"]?.stringValue == nil && first["durationMs"] != nil)
+            let second = try JSONValue.parse(Array(logged[1].utf8))
+            #expect(second["reason"]?.stringValue?.contains("'Basic'") == true)
+        case "text":
+            #expect(logged[0].contains("GET /api/roles app=iotc-mock principal=apiToken:iotc-mock-admin status=200 operation=Roles_List ms="))
+            #expect(logged[1].contains(#"status=401 operation=Users_List reason="the scheme 'Basic' is neither"#))
+        default:
+            break
+        }
+    }
+
+    @Test func helpListsEveryOptionWithItsEnvironmentVariable() throws {
+        let help = try Self.run(["serve", "--help"]).out
+        for variable in ["IOTC_MOCK_HOST", "IOTC_MOCK_PORT", "IOTC_MOCK_DATA_DIR", "IOTC_MOCK_IN_MEMORY", "IOTC_MOCK_FIXTURES", "IOTC_MOCK_FIXTURE",
+                         "IOTC_MOCK_TLS_CERT", "IOTC_MOCK_TLS_KEY", "IOTC_MOCK_TLS_NAMES", "IOTC_MOCK_TOKEN_LIFETIME", "IOTC_MOCK_MAX_ROLE_ASSIGNMENTS",
+                         "IOTC_MOCK_CONTROL_KEY", "IOTC_MOCK_THROTTLE", "IOTC_MOCK_QUIET", "IOTC_MOCK_LOG_FORMAT"] {
+            #expect(help.contains(variable), "\(variable) missing from serve --help")
+        }
+        #expect(try Self.run(["health", "--help"]).out.contains("IOTC_MOCK_WAIT"))
+        #expect(try Self.run(["app", "create", "--help"]).out.contains("IOTC_MOCK_URL"))
+        #expect(try Self.run(["--log-format", "xml"]).status != 0)
+    }
+}
