@@ -76,7 +76,8 @@ public struct MockServerConfiguration: Sendable {
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("iotc-mock.sqlite3") }
 
     /// The fixtures folder to use: the configured one, else `./fixtures`, else the nearest `fixtures` folder
-    /// with a `roles.json` above the executable (so an installed or `swift run` binary finds the repo's).
+    /// with a `roles.json` above the executable (so an installed or `swift run` binary finds the repo's), else
+    /// the one of the checkout this library was compiled from (a package that depends on it finds it there).
     public func resolvedFixturesDirectory() -> URL? {
         let fileManager = FileManager.default
         if let fixturesDirectory { return URL(fileURLWithPath: fixturesDirectory) }
@@ -88,6 +89,10 @@ public struct MockServerConfiguration: Sendable {
             if fileManager.fileExists(atPath: candidate.appendingPathComponent("roles.json").path) { return candidate }
             directory = directory.deletingLastPathComponent()
         }
+        // The checkout this library was built from (a SwiftPM dependency in `.build/checkouts/iotc-mock`).
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fixtures")
+        if fileManager.fileExists(atPath: checkout.appendingPathComponent("roles.json").path) { return checkout }
         return nil
     }
 }

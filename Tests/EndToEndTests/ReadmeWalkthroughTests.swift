@@ -48,4 +48,10 @@ struct ReadmeWalkthroughTests {
         #expect(lines.filter { $0.count == 3 } == ["200", "200", "200", "200", "403", "200", "403", "501", "403"], "\(text)")
         #expect(text.contains(#"{"value":[{"id":"washington","displayName":"Washington","parent":"us"},{"id":"seattle","displayName":"Seattle","parent":"washington"}]}"#), "\(text)")
     }
+
+    @Test func theREADMEShowsTheLibraryUsageTestVerbatim() throws {
+        let readme = try String(contentsOf: Paths.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let test = try String(contentsOf: Paths.repository.appendingPathComponent("Tests/EndToEndTests/LibraryUsageTests.swift"), encoding: .utf8)
+        #expect(readme.contains("```swift\n" + test + "```"))
+    }
 }
