@@ -467,6 +467,10 @@ public final class HTTPServer: Sendable {
                 control.busy.store(parser.bufferedByteCount > 0, ordering: .sequentiallyConsistent)
                 guard written else { return .abort }
                 if !keepAlive { return .graceful }
+                // A stop that began while this request ran saw the connection busy and left it open; having
+                // cleared `busy` first (sequentially consistent), either the stop sees it idle and interrupts the
+                // read, or this sees `draining`: the connection never waits out the grace period idle.
+                if draining.load(ordering: .sequentiallyConsistent) && parser.bufferedByteCount == 0 { return .graceful }
             }
             if parser.takeContinueRequest() {
                 guard stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return .abort }
