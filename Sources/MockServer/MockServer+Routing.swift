@@ -70,7 +70,7 @@ extension MockServer {
         }
         let central = CentralRequest(
             method: request.method, pathSegments: Array(request.pathSegments.dropFirst()), query: request.query,
-            authorization: request.headers.values("Authorization"), contentType: request.headers["Content-Type"],
+            authorization: request.headers.values("Authorization"), contentType: Self.contentType(request.headers),
             baseURL: baseURL, body: request.body)
         let response = service.handle(central, application: application)
         return (HTTPResponse(response), response.outcome)
