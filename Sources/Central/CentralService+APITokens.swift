@@ -33,7 +33,7 @@ extension CentralService {
         var expiry = context.now + Self.defaultTokenLifetimeMilliseconds
         if let text = try context.optionalString("expiry", in: body) {
             guard let parsed = Timestamp.parseISO8601(text) else {
-                throw CentralError.invalidBody("The field 'expiry' must be an RFC 3339 date-time such as 2030-01-31T00:00:00.000Z, not '\(text.clipped)'.")
+                throw CentralError.invalidBody("The field 'expiry' must be an RFC 3339 date-time from 1970 on, such as 2030-01-31T00:00:00.000Z, not '\(text.clipped)'.")
             }
             guard parsed > context.now else {
                 throw CentralError.invalidBody("The field 'expiry' (\(text.clipped)) lies in the past; a token must expire in the future.")

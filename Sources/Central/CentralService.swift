@@ -103,7 +103,7 @@ public final class CentralService: Sendable {
     }
 
     /// `text` as a header value: control and non-ASCII characters become `?`, at most 512 bytes.
-    static func headerSafe(_ text: String) -> String {
+    public static func headerSafe(_ text: String) -> String {
         String(decoding: text.utf8.prefix(512).map { $0 < 0x20 || $0 >= 0x7F ? UInt8(ascii: "?") : $0 }, as: UTF8.self)
     }
 
@@ -176,6 +176,10 @@ public final class CentralService: Sendable {
     /// A 500 for a failure of the store (disk full, I/O error): the client gets SQLite's reason without any SQL;
     /// the full error goes to standard error for the operator.
     static func storeFailure(_ error: any Error) -> CentralError {
+        if let sqlite = error as? SQLiteError, sqlite.code == 787 {  // SQLITE_CONSTRAINT_FOREIGNKEY
+            // The application was deleted (through the control plane) while this request ran.
+            return CentralError(status: 404, code: "NotFound", message: "The application was deleted while the request ran; nothing was changed.")
+        }
         FileHandle.standardError.write(Data("iotc-mock: store failure: \(error)\n".utf8))
         let reason = (error as? SQLiteError)?.message ?? "an unexpected error"
         return .internalError("The mock's store could not complete the request (\(reason)); nothing was changed.")

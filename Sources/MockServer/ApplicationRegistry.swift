@@ -63,9 +63,10 @@ final class ApplicationRegistry: @unchecked Sendable {
         var name = Substring(host)
         if name.hasPrefix("[") { return nil }  // an IPv6 literal
         if let colon = name.lastIndex(of: ":") { name = name[..<colon] }
-        while name.hasSuffix(".") { name = name.dropLast() }
+        if name.hasSuffix(".") { name = name.dropLast() }  // a fully qualified name's root dot
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count > 1, let first = labels.first, !first.isEmpty else { return nil }
+        guard labels.count > 1, let first = labels.first else { return nil }
+        if labels.contains(where: \.isEmpty) { return "" }  // `.localhost`, `a..b`: names no application
         if labels.count == 4, labels.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCIIDigitCharacter) }) { return nil }
         return String(first).lowercased()
     }

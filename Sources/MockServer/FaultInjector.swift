@@ -23,12 +23,18 @@ public final class FaultInjector: @unchecked Sendable {
         public var remaining: Int
         /// Only requests to this application (id), or any when nil.
         public var application: String?
+        /// Seconds for a `Retry-After` header, or nil for none (429 and 503 default to 1).
+        public var retryAfterSeconds: Int?
+
+        /// `Retry-After`, when the fault has one.
+        var retryAfterHeader: [(String, String)] { retryAfterSeconds.map { [("Retry-After", String($0))] } ?? [] }
 
         public var json: JSONValue {
             .object([
                 ("id", .number(Double(id))), ("method", .string(method)), ("path", .string(path)),
                 ("status", .number(Double(status))), ("remaining", .number(Double(remaining))),
                 ("application", application.map(JSONValue.string) ?? .null),
+                ("retryAfterSeconds", retryAfterSeconds.map { .number(Double($0)) } ?? .null),
             ])
         }
 
@@ -44,9 +50,12 @@ public final class FaultInjector: @unchecked Sendable {
 
     /// Adds a rule and returns it with its id. At most 100 rules are kept (the oldest go first).
     @discardableResult
-    public func add(method: String, path: String, status: Int, count: Int, application: String?) -> Fault {
+    public func add(method: String, path: String, status: Int, count: Int, application: String?, retryAfterSeconds: Int? = nil) -> Fault {
         lock.withLock {
-            let fault = Fault(id: nextID, method: method.uppercased(), path: path, status: status, remaining: count, application: application)
+            let retryAfter = retryAfterSeconds ?? ([429, 503].contains(status) ? 1 : nil)
+            let fault = Fault(
+                id: nextID, method: method.uppercased(), path: path, status: status, remaining: count, application: application,
+                retryAfterSeconds: retryAfter)
             nextID += 1
             faults.append(fault)
             if faults.count > 100 { faults.removeFirst() }

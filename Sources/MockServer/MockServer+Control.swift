@@ -35,6 +35,8 @@ public struct ControlError: Error, Sendable, Equatable, CustomStringConvertible 
     public let status: Int
     public let code: String
     public let message: String
+    /// For a 405: the methods the path takes (the `Allow` header).
+    public var allowed: [String]?
     public var description: String { "\(status) \(code): \(message)" }
 
     init(_ status: Int, _ message: String) {
@@ -56,8 +58,9 @@ public struct ControlError: Error, Sendable, Equatable, CustomStringConvertible 
 extension MockServer {
     /// The most applications one server holds.
     public static let maxApplications = 1000
-    /// The largest clock offset, either way: 100 years in seconds.
-    public static let maxClockOffsetSeconds: Int64 = 3_155_760_000
+    /// The shifted clock stays from 2000-01-01 to 2200-01-01 (Unix epoch seconds), where token expiries and
+    /// RFC 3339 times stay well-formed.
+    public static let clockRange: ClosedRange<Int64> = 946_684_800...7_258_118_400
 
     // MARK: Applications
 
@@ -135,10 +138,11 @@ extension MockServer {
 
     /// Shifts the server's clock to the system clock plus `seconds` (not cumulative): API token expiry and Entra
     /// token lifetimes are judged, and new Entra tokens issued, at that time.
-    /// - Throws: 400 beyond ±`maxClockOffsetSeconds`.
+    /// - Throws: 400 when the shifted time would leave `clockRange` (2000 to 2200).
     public func setClockOffset(seconds: Int64) throws(ControlError) {
-        guard abs(seconds) <= Self.maxClockOffsetSeconds else {
-            throw ControlError(400, "offsetSeconds must be within ±\(Self.maxClockOffsetSeconds) (100 years).")
+        let system = Timestamp.nowMilliseconds() / 1000
+        guard seconds > Self.clockRange.lowerBound - system, seconds < Self.clockRange.upperBound - system else {
+            throw ControlError(400, "offsetSeconds must keep the server's time between 2000-01-01 and 2200-01-01: from \(Self.clockRange.lowerBound - system + 1) to \(Self.clockRange.upperBound - system - 1) now.")
         }
         clock.offsetMilliseconds = seconds * 1000
     }

@@ -10,7 +10,10 @@ extension MockServer {
     public static let controlKeyHeader = "x-iotc-mock-key"
 
     func control(_ request: HTTPRequest) -> HTTPResponse {
-        let path = Array(request.pathSegments.dropFirst())
+        // Literal segments compare ignoring case, as on /api (ids and subdomains are looked up without case anyway).
+        var path = Array(request.pathSegments.dropFirst())
+        if !path.isEmpty { path[0] = path[0].lowercased() }
+        if path.count == 3 { path[2] = path[2].lowercased() }
         do throws(ControlError) {
             if path.first == "health" && path.count == 1 {
                 guard request.method == "GET" || request.method == "HEAD" else { throw Self.methodNotAllowed(["GET", "HEAD"]) }
@@ -22,7 +25,9 @@ extension MockServer {
             }
             return try controlOperation(request, path: path)
         } catch {
-            return Self.controlReply(error.status, .object([("error", .object([("code", .string(error.code)), ("message", .string(error.message))]))]))
+            var reply = Self.controlReply(error.status, .object([("error", .object([("code", .string(error.code)), ("message", .string(error.message))]))]))
+            if let allowed = error.allowed { reply.headers.add("Allow", allowed.joined(separator: ", ")) }
+            return reply
         }
     }
 
@@ -30,7 +35,7 @@ extension MockServer {
         let healthy = isHealthy
         return Self.controlReply(healthy ? 200 : 503, .object([
             ("status", .string(healthy ? "ok" : "stopping")), ("applications", .number(Double(registry.all.count))),
-            ("clockOffsetSeconds", .number(Double(clockOffsetSeconds))),
+            ("clockOffsetSeconds", .number(Double(clockOffsetSeconds))), ("pid", .number(Double(getpid()))),
         ]))
     }
 
@@ -87,6 +92,7 @@ extension MockServer {
             switch method {
             case "GET": return try journalReply(request)
             case "DELETE":
+                guard request.query.isEmpty else { throw ControlError(400, "DELETE /_mock/journal clears the whole journal and takes no parameters.") }
                 journal.clear()
                 return HTTPResponse(status: 204, headers: [], body: [])
             default: throw Self.methodNotAllowed(["GET", "DELETE"])
@@ -99,9 +105,11 @@ extension MockServer {
                 guard case .bool(let enabled)? = body.first(where: { $0.0 == "enabled" })?.1 else {
                     throw ControlError(400, "The body needs a boolean 'enabled'.")
                 }
-                let rate = try Self.integer("requestsPerSecond", in: body) ?? 20
-                guard (1...100_000).contains(rate) else { throw ControlError(400, "requestsPerSecond must be from 1 to 100000.") }
-                rateLimiter.requestsPerSecond = enabled ? Int(rate) : nil
+                if let rate = try Self.integer("requestsPerSecond", in: body) {
+                    guard (1...100_000).contains(rate) else { throw ControlError(400, "requestsPerSecond must be from 1 to 100000.") }
+                    rateLimiter.requestsPerSecond = Int(rate)
+                }
+                rateLimiter.requestsPerSecond = enabled ? rateLimiter.configuredRate : nil
                 return throttlingReply()
             default: throw Self.methodNotAllowed(["GET", "POST"])
             }
@@ -126,16 +134,23 @@ extension MockServer {
     }
 
     private func throttlingReply() -> HTTPResponse {
-        let rate = rateLimiter.requestsPerSecond
-        return Self.controlReply(200, .object([("enabled", .bool(rate != nil)), ("requestsPerSecond", .number(Double(rate ?? 20)))]))
+        Self.controlReply(200, .object([
+            ("enabled", .bool(rateLimiter.requestsPerSecond != nil)), ("requestsPerSecond", .number(Double(rateLimiter.configuredRate))),
+        ]))
     }
 
     /// `GET /_mock/journal?app=&status=&limit=`: kept requests, oldest first.
     private func journalReply(_ request: HTTPRequest) throws(ControlError) -> HTTPResponse {
+        if let unknown = request.query.first(where: { !["app", "status", "limit"].contains($0.name) }) {
+            throw ControlError(400, "Unknown parameter '\(unknown.name.clipped)'; the journal takes app, status and limit.")
+        }
         var application: String?
         if let name = request.queryValue("app") {
-            guard let found = registry.application(name) else { throw ControlError(404, "No application has the id or subdomain '\(name.clipped)'.") }
-            application = found.id
+            // An application deleted since still has its entries: its id is accepted as it is.
+            guard let id = registry.application(name)?.id ?? (Validation.isGUID(name) ? name.lowercased() : nil) else {
+                throw ControlError(404, "No application has the id or subdomain '\(name.clipped)'.")
+            }
+            application = id
         }
         var status: Int?
         if let text = request.queryValue("status") {
@@ -153,7 +168,7 @@ extension MockServer {
 
     /// `POST /_mock/faults` `{"method"?, "path", "status", "count"?, "app"?}`.
     private func addFault(_ body: [UInt8]) throws(ControlError) -> FaultInjector.Fault {
-        let fields = try Self.object(body, allowed: ["method", "path", "status", "count", "app"])
+        let fields = try Self.object(body, allowed: ["method", "path", "status", "count", "app", "retryAfterSeconds"])
         let method = try Self.string("method", in: fields) ?? "*"
         guard method == "*" || (1...20).contains(method.count) && method.allSatisfy({ $0.isASCII && $0.isLetter }) else {
             throw ControlError(400, "method must be an HTTP method such as GET, or *.")
@@ -161,6 +176,10 @@ extension MockServer {
         guard let path = try Self.string("path", in: fields), path.hasPrefix("/"), path.utf8.count <= 2048 else {
             throw ControlError(400, "The body needs a 'path' starting with '/', e.g. /api/users or /api/users/*.")
         }
+        guard !path.contains("?"), !path.contains("#") else {
+            throw ControlError(400, "The path is matched without the query; leave out '?...' (e.g. /api/users).")
+        }
+        guard !path.lowercased().hasPrefix("/_mock") else { throw ControlError(400, "The control plane cannot be faulted.") }
         guard let status = try Self.integer("status", in: fields), (400...599).contains(status) else {
             throw ControlError(400, "The body needs a 'status' from 400 to 599.")
         }
@@ -169,10 +188,17 @@ extension MockServer {
         var application: String?
         if let name = try Self.string("app", in: fields) {
             guard let found = registry.application(name) else { throw ControlError(404, "No application has the id or subdomain '\(name.clipped)'.") }
+            guard path.lowercased().hasPrefix("/api/") || path.lowercased() == "/api" || path == "/*" else {
+                throw ControlError(400, "'app' applies to /api paths only; the mock Entra ID belongs to no application.")
+            }
             application = found.id
         }
+        let retryAfter = try Self.integer("retryAfterSeconds", in: fields)
+        if let retryAfter, !(0...86_400).contains(retryAfter) { throw ControlError(400, "retryAfterSeconds must be from 0 to 86400.") }
         let normalized = path.hasSuffix("*") ? path : "/" + path.split(separator: "/").joined(separator: "/")
-        return faults.add(method: method, path: normalized, status: Int(status), count: Int(count), application: application)
+        return faults.add(
+            method: method, path: normalized, status: Int(status), count: Int(count), application: application,
+            retryAfterSeconds: retryAfter.map { Int($0) })
     }
 
     // MARK: JSON helpers
@@ -182,7 +208,9 @@ extension MockServer {
     }
 
     static func methodNotAllowed(_ allowed: [String]) -> ControlError {
-        ControlError(405, "This control path takes \(allowed.joined(separator: ", ")).")
+        var error = ControlError(405, "This control path takes \(allowed.joined(separator: ", ")).")
+        error.allowed = allowed
+        return error
     }
 
     /// The members of a JSON object body (an empty body is an empty object).

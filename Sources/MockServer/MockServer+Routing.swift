@@ -34,12 +34,18 @@ extension MockServer {
             }
         } else if let entra, segments.count >= 2 {
             if let fault = faults.take(method: request.method, path: path, application: nil) {
-                outcome.reason = "injected fault #\(fault.id)"
-                response = Self.oauthFault(fault)
+                outcome.reason = "injected fault #\(fault.id) (\(fault.method) \(fault.path), \(fault.remaining) left)"
+                response = Self.oauthFault(fault, reason: outcome.reason ?? "")
             } else {
-                response = HTTPResponse(entra.handle(EntraService.Request(
+                var answer = HTTPResponse(entra.handle(EntraService.Request(
                     method: request.method, tenant: segments[0], path: Array(segments.dropFirst()), baseURL: baseURL,
                     contentType: request.headers["Content-Type"], authorization: request.headers["Authorization"], body: request.body)))
+                if answer.status >= 400, let description = (try? JSONValue.parse(answer.body))?["error_description"]?.stringValue {
+                    // Entra's own words say why; the mock's header repeats them as for IoT Central.
+                    outcome.reason = description
+                    answer.headers.add(CentralService.reasonHeader, CentralService.headerSafe(description))
+                }
+                response = answer
             }
         } else {
             response = HTTPResponse(service.errorResponse(.noSuchPath(request.path)))
@@ -54,7 +60,7 @@ extension MockServer {
             let reason = "injected fault #\(fault.id) (\(fault.method) \(fault.path), \(fault.remaining) left)"
             var response = service.errorResponse(CentralError(
                 status: fault.status, code: Self.code(for: fault.status),
-                message: "The request failed with an injected fault.", reason: reason))
+                message: "The request failed with an injected fault.", headers: fault.retryAfterHeader, reason: reason))
             response.outcome.reason = reason
             return (HTTPResponse(response), response.outcome)
         }
@@ -91,12 +97,13 @@ extension MockServer {
     }
 
     /// An injected fault on a mock Entra ID path, in the OAuth error shape its clients expect.
-    static func oauthFault(_ fault: FaultInjector.Fault) -> HTTPResponse {
+    static func oauthFault(_ fault: FaultInjector.Fault, reason: String) -> HTTPResponse {
         let body = JSONValue.object([
             ("error", .string(fault.status >= 500 ? "temporarily_unavailable" : "invalid_request")),
             ("error_description", .string("The request failed with injected fault #\(fault.id) of iotc-mock.")),
         ])
-        return HTTPResponse(status: fault.status, headers: [("Content-Type", "application/json; charset=utf-8")], body: body.serialized)
+        let headers = [("Content-Type", "application/json; charset=utf-8"), (CentralService.reasonHeader, CentralService.headerSafe(reason))]
+        return HTTPResponse(status: fault.status, headers: headers + fault.retryAfterHeader, body: body.serialized)
     }
 
     static func code(for status: Int) -> String {

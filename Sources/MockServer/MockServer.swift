@@ -113,7 +113,8 @@ public final class MockServer: Sendable {
                 paths = (certificate, key)
             case (nil, nil):
                 // OpenSSL clients do not match `*.localhost`, so the app's own host names are named explicitly.
-                let appNames = ["\(application.subdomain).localhost", "\(application.id).localhost"]
+                let appNames = ((try? store.applications()) ?? [application])
+                    .flatMap { ["\($0.subdomain).localhost", "\($0.id).localhost"] }
                     .filter { SelfSignedCertificate.isDNSName($0) }
                 paths = try SelfSignedCertificate.ensure(in: configuration.tlsDirectory, extraNames: appNames + configuration.tlsNames)
             default:
@@ -154,8 +155,14 @@ public final class MockServer: Sendable {
         server = HTTPServer(
             configuration: http,
             handler: { request in router.respond(to: request) },
-            errorResponder: { error in
-                HTTPResponse(service.errorResponse(CentralError(status: error.status, code: Self.code(for: error.status), message: error.reason)))
+            errorResponder: { [requestLog, clock] error in
+                // A request refused before it could be parsed: answered in the envelope, and logged (it has no
+                // method, path or application to journal).
+                let response = service.errorResponse(CentralError(status: error.status, code: Self.code(for: error.status), message: error.reason))
+                requestLog?.log(JournalEntry(
+                    time: clock.nowMilliseconds(), requestID: response.header(CentralService.requestIDHeader), method: "-", path: "-",
+                    application: nil, status: error.status, outcome: RequestOutcome(reason: error.reason), durationMilliseconds: 0), subdomain: nil)
+                return HTTPResponse(response)
             })
         router.server = self
     }

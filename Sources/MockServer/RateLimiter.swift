@@ -7,7 +7,8 @@ public final class RateLimiter: @unchecked Sendable {
     // @unchecked: every field is touched only while `lock` is held.
     private let lock = NSLock()
     private var buckets: [String: (tokens: Double, at: UInt64)] = [:]
-    private var rate: Double?
+    private var rate: Double = 20
+    private var enabled = false
     private let monotonicNanoseconds: @Sendable () -> UInt64
 
     /// - Parameter monotonicNanoseconds: the clock to read (tests inject one).
@@ -15,20 +16,31 @@ public final class RateLimiter: @unchecked Sendable {
         self.monotonicNanoseconds = monotonicNanoseconds
     }
 
-    /// Requests per second per application, or nil when throttling is off.
+    /// Requests per second per application, or nil when throttling is off. Setting nil turns it off and keeps
+    /// the rate for `configuredRate`.
     public var requestsPerSecond: Int? {
-        get { lock.withLock { rate.map { Int($0) } } }
-        set { lock.withLock { rate = newValue.map { Double(max(1, $0)) }; buckets.removeAll() } }
+        get { lock.withLock { enabled ? Int(rate) : nil } }
+        set {
+            lock.withLock {
+                enabled = newValue != nil
+                if let newValue { rate = Double(max(1, newValue)) }
+                buckets.removeAll()
+            }
+        }
     }
+
+    /// The rate that applies when throttling is on (20 unless set).
+    public var configuredRate: Int { lock.withLock { Int(rate) } }
 
     /// Takes one request of `application` from its bucket: nil when admitted, else the seconds until one would
     /// be (for `Retry-After`, at least 1).
     public func admit(_ application: String) -> Int? {
-        let now = monotonicNanoseconds()
-        return lock.withLock { () -> Int? in
-            guard let rate else { return nil }
+        lock.withLock { () -> Int? in
+            guard enabled else { return nil }
+            // Read under the lock: a time read before it could be older than the bucket's, and refill it whole.
+            let now = monotonicNanoseconds()
             var bucket = buckets[application] ?? (rate, now)
-            let elapsed = Double(now &- bucket.at) / 1e9
+            let elapsed = now > bucket.at ? Double(now - bucket.at) / 1e9 : 0
             bucket.tokens = min(rate, bucket.tokens + elapsed * rate)
             bucket.at = now
             defer { buckets[application] = bucket }

@@ -102,6 +102,7 @@ struct Options: ParsableArguments {
             guard (1...1_000_000).contains(value) else { throw ValidationError("the role assignment limit must be from 1 to 1000000, not \(value)") }
             configuration.maxRoleAssignments = value
         }
+        if controlKey == "" { throw ValidationError("--control-key must not be empty (leave it out for a loopback-only control plane)") }
         configuration.controlKey = controlKey ?? environment["IOTC_MOCK_CONTROL_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         if try throttle || Self.boolean(environment["IOTC_MOCK_THROTTLE"], name: "IOTC_MOCK_THROTTLE") {
             configuration.throttleRequestsPerSecond = 20
@@ -316,7 +317,11 @@ struct Health: ParsableCommand {
     var wait: Double?
 
     func run() throws {
-        let seconds = wait ?? ProcessInfo.processInfo.environment["IOTC_MOCK_WAIT"].flatMap(Double.init) ?? 0
+        var seconds = wait ?? 0
+        if wait == nil, let text = ProcessInfo.processInfo.environment["IOTC_MOCK_WAIT"], !text.isEmpty {
+            guard let value = Double(text) else { throw ValidationError("IOTC_MOCK_WAIT must be a number of seconds, not '\(text)'") }
+            seconds = value
+        }
         guard (0...3600).contains(seconds) else { throw ValidationError("--wait must be from 0 to 3600 seconds") }
         let client = try client.client()
         let deadline = Date().addingTimeInterval(seconds)

@@ -153,6 +153,15 @@ enum RoleID {
         #expect(h.call("DELETE", "users/x", token: token).status == 403)
     }
 
+    @Test func aWriteToAnApplicationDeletedMeanwhileIsA404NotA500() throws {
+        let h = try Harness()
+        #expect(h.call("GET", "roles", token: h.adminToken).status == 200)  // caches the principal and the roles
+        #expect(try h.store.deleteApplication(id: h.application.id))
+        let r = h.call("PUT", "apiTokens/late", token: h.adminToken, body: #"{"roles":[{"role":"\#(RoleID.operator_)"}]}"#)
+        #expect(r.status == 404)
+        #expect(r.json["error"]?["message"]?.stringValue?.hasPrefix("The application was deleted while the request ran") == true)
+    }
+
     @Test func organizationScopedPrincipalsCannotUseTheAPITokenEndpoints() throws {
         let h = try Harness(fixture: "spec-examples")
         let r = h.call("PUT", "apiTokens/orgadmin", token: h.adminToken, body: #"{"roles":[{"role":"\#(RoleID.orgAdmin)","organization":"seattle"}]}"#)

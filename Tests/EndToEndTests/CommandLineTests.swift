@@ -46,6 +46,7 @@ import Testing
         #expect(after.status == 0, "\(after.err)")
         #expect(after.out.contains(#""status":"ok""#))
         #expect(try Self.run(["health", "--wait", "2"], environment: ["IOTC_MOCK_PORT": String(serverPort)]).status == 0)
+        #expect(try Self.run(["health"], environment: ["IOTC_MOCK_PORT": String(serverPort), "IOTC_MOCK_WAIT": "x"]).status == 64)
     }
 
     @Test func appCommandsCreateListResetAndDeleteApplications() throws {
@@ -73,7 +74,27 @@ import Testing
         #expect(try Self.run(["app", "create", "--url", url, "--subdomain", "bad.name"]).status == 1)
     }
 
-    @Test(arguments: [("json", 2), ("text", 2), ("quiet", 0)])
+    @Test func applicationsMadeAtRunTimeAreInTheCertificateAfterARestart() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let first = try MockProcess(dataDirectory: data)
+        #expect(try Self.run(["app", "create", "--url", "http://127.0.0.1:\(try #require(first.port))", "--subdomain", "cli-tls"]).status == 0)
+        first.terminate()
+        let second = try MockProcess(dataDirectory: data)
+        defer { second.terminate() }
+        let certificate = try #require(second.field("certificate"))
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", certificate, "https://cli-tls.localhost:\(try #require(second.port))/_mock/health"]
+        let out = Pipe()
+        curl.standardOutput = out
+        try curl.run()
+        let code = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        #expect(code == "200")
+    }
+
+    @Test(arguments: [("json", 3), ("text", 3), ("quiet", 0)])
     func theServerLogsOneLinePerRequestUnlessQuiet(format: String, lines: Int) throws {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-log-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -94,6 +115,9 @@ import Testing
         let client = try RawHTTPClient(port: port)
         #expect(try client.request("GET", "/api/roles?api-version=2022-07-31", token: token).status == 200)
         #expect(try client.request("GET", "/api/users?api-version=2022-07-31", token: "Basic x").status == 401)
+        let garbage = try RawHTTPClient(port: port)
+        garbage.send("NOT HTTP\r\n\r\n")
+        #expect(try garbage.readResponse().status == 400)
         terminateWithin10Seconds(process)
 
         let text = try String(contentsOf: log, encoding: .utf8)
@@ -107,6 +131,8 @@ import Testing
             #expect(first["durationMs"]?.stringValue == nil && first["durationMs"] != nil)
             let second = try JSONValue.parse(Array(logged[1].utf8))
             #expect(second["reason"]?.stringValue?.contains("'Basic'") == true)
+            let third = try JSONValue.parse(Array(logged[2].utf8))
+            #expect(third["method"] == .string("-") && third["status"] == .number(400))
         case "text":
             #expect(logged[0].contains("GET /api/roles app=iotc-mock principal=apiToken:iotc-mock-admin status=200 operation=Roles_List ms="))
             #expect(logged[1].contains(#"status=401 operation=Users_List reason="the scheme 'Basic' is neither"#))
@@ -125,5 +151,6 @@ import Testing
         #expect(try Self.run(["health", "--help"]).out.contains("IOTC_MOCK_WAIT"))
         #expect(try Self.run(["app", "create", "--help"]).out.contains("IOTC_MOCK_URL"))
         #expect(try Self.run(["--log-format", "xml"]).status != 0)
+        #expect(try Self.run(["--control-key", ""]).status == 64)
     }
 }

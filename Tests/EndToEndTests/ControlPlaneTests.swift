@@ -164,7 +164,7 @@ import Testing
 
         #expect(try client.request("POST", "/_mock/clock", body: #"{"offsetSeconds":0}"#).status == 200)
         #expect(try client.request("GET", "/api/devices?\(Self.v)", token: hour).status == 501, "stepping back revives it")
-        for bad in [#"{"offsetSeconds":"1"}"#, #"{"offsetSeconds":1.5}"#, #"{"offsetSeconds":4000000000}"#, #"{}"#, "nope"] {
+        for bad in [#"{"offsetSeconds":"1"}"#, #"{"offsetSeconds":1.5}"#, #"{"offsetSeconds":6000000000}"#, #"{}"#, "nope"] {
             #expect(try client.request("POST", "/_mock/clock", body: bad).status == 400, "\(bad)")
         }
     }
@@ -233,6 +233,13 @@ import Testing
         #expect(forbidden.status == 403)
         #expect(forbidden.header("x-iotc-mock-reason") == "DeviceTemplates_Create needs the permission 'deviceTemplates.manage', which none of the caller's role assignments grants.")
         #expect(try client.request("GET", "/api/roles?\(Self.v)", token: admin).header("x-iotc-mock-reason") == nil)
+
+        // The mock Entra ID's refusals carry the same header, with Entra's own description.
+        let form = "grant_type=client_credentials&client_id=bfa26516-349e-48e7-acdc-5207da73e9bb&client_secret=wrong&scope=https%3A%2F%2Fapps.azureiotcentral.com%2F.default"
+        let refused = try client.request("POST", "/726878f1-1cb5-489c-a4f1-581d7b3c5984/oauth2/v2.0/token", body: form)
+        #expect(refused.status == 401)
+        #expect(refused.header("x-iotc-mock-reason")?.hasPrefix("AADSTS7000215") == true)
+        #expect(try client.request("GET", "/_mock/journal?status=401&limit=1").json["value"]?.arrayValue?.first?["reason"]?.stringValue?.hasPrefix("AADSTS7000215") == true)
     }
 
     @Test func throttlingGives429PastTheLimitPerApplicationAndRecovers() throws {
@@ -281,6 +288,49 @@ import Testing
         now.withLock { $0 += 10_000_000_000 }  // a long pause refills to the rate, not beyond
         for _ in 0..<20 { #expect(limiter.admit("a") == nil) }
         #expect(limiter.admit("a") != nil)
+        // A time older than the bucket's (a thread that read the clock before another took the lock) refills nothing.
+        now.withLock { $0 -= 1_000_000_000 }
+        #expect(limiter.admit("a") == 1)
+        limiter.requestsPerSecond = nil
+        #expect(limiter.configuredRate == 20, "turning it off keeps the rate")
+        limiter.requestsPerSecond = 5
+        #expect(limiter.configuredRate == 5)
+    }
+
+    @Test func controlPathsIgnoreCaseAnd405NamesTheMethods() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        #expect(try client.request("GET", "/_MOCK/HEALTH").status == 200)
+        #expect(try client.request("GET", "/_mock/Apps").status == 200)
+        #expect(try client.request("POST", "/_mock/apps/iotc-mock/Reset").status == 200)
+        let wrong = try client.request("PUT", "/_mock/apps")
+        #expect(wrong.status == 405)
+        #expect(wrong.header("Allow") == "GET, POST")
+        let health = try client.request("GET", "/_mock/health")
+        #expect(health.json["pid"] == .number(Double(getpid())))
+        for bad in ["/_mock/journal?stauts=403", "/_mock/journal?Limit=1"] {
+            #expect(try client.request("GET", bad).status == 400, "\(bad)")
+        }
+        #expect(try client.request("DELETE", "/_mock/journal?app=iotc-mock").status == 400)
+        // Host names with an empty label name no application.
+        for host in [".localhost", "a..localhost", ".."] {
+            expectEnvelope(try client.request("GET", "/api/roles?api-version=2022-07-31", token: server.wellKnownToken(), host: host), status: 404, code: "NotFound")
+        }
+    }
+
+    @Test func theClockStaysBetween2000And2200() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let now = Timestamp.nowMilliseconds() / 1000
+        #expect(try client.request("POST", "/_mock/clock", body: #"{"offsetSeconds":\#(946_684_800 - now - 10)}"#).status == 400)
+        #expect(try client.request("POST", "/_mock/clock", body: #"{"offsetSeconds":\#(7_258_118_400 - now + 10)}"#).status == 400)
+        #expect(try client.request("POST", "/_mock/clock", body: #"{"offsetSeconds":\#(946_684_800 - now + 100)}"#).status == 200)
+        let admin = try #require(server.wellKnownToken())
+        let made = try client.request("PUT", "/api/apiTokens/y2k?api-version=2022-07-31", token: admin, body: #"{"roles":[{"role":"\#(Self.operatorRole)"}]}"#)
+        let token = try #require(made.json["token"]?.stringValue)
+        #expect(try client.request("GET", "/api/devices?api-version=2022-07-31", token: token).status == 501, "a token made in 2000 works")
     }
 
     @Test func injectedFaultsFireExactlyNTimes() throws {
@@ -311,9 +361,17 @@ import Testing
         let entra = try client.request("GET", "/726878f1-1cb5-489c-a4f1-581d7b3c5984/v2.0/.well-known/openid-configuration")
         #expect(entra.status == 503)
         #expect(entra.json["error"] == .string("temporarily_unavailable"))
+        #expect(entra.header("x-iotc-mock-reason")?.hasPrefix("injected fault #3") == true)
+        #expect(entra.header("Retry-After") == "1")
         #expect(try client.request("GET", "/726878f1-1cb5-489c-a4f1-581d7b3c5984/v2.0/.well-known/openid-configuration").status == 200)
 
-        for bad in [#"{"path":"api/users","status":503}"#, #"{"path":"/api/users","status":200}"#, #"{"path":"/api/users","status":503,"count":0}"#, #"{"status":503}"#, #"{"path":"/a","status":503,"method":"G T"}"#] {
+        #expect(try client.request("POST", "/_mock/faults", body: #"{"path":"/api/roles","status":429,"retryAfterSeconds":7}"#).status == 201)
+        let throttled = try client.request("GET", "/api/roles?\(Self.v)", token: admin)
+        #expect(throttled.status == 429)
+        #expect(throttled.header("Retry-After") == "7")
+        for bad in [#"{"path":"/api/users?api-version=2022-07-31","status":503}"#, #"{"path":"/_mock/*","status":503}"#,
+                    #"{"path":"/726878f1-1cb5-489c-a4f1-581d7b3c5984/*","status":503,"app":"iotc-mock"}"#, #"{"path":"/api/users","status":503,"retryAfterSeconds":-1}"#,
+                    #"{"path":"api/users","status":503}"#, #"{"path":"/api/users","status":200}"#, #"{"path":"/api/users","status":503,"count":0}"#, #"{"status":503}"#, #"{"path":"/a","status":503,"method":"G T"}"#] {
             #expect(try client.request("POST", "/_mock/faults", body: bad).status == 400, "\(bad)")
         }
         #expect(try client.request("DELETE", "/_mock/faults").status == 204)

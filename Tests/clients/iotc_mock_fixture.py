@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 
@@ -14,7 +15,9 @@ def iotc_mock_url():
     port = URL.rsplit(":", 1)[1]
     server = subprocess.Popen([IOTC_MOCK, "serve", "--in-memory", "--quiet", "--port", port], stdout=subprocess.DEVNULL)
     try:
-        subprocess.run([IOTC_MOCK, "health", "--url", URL, "--wait", "30"], check=True, stdout=subprocess.DEVNULL)
+        health = subprocess.run([IOTC_MOCK, "health", "--url", URL, "--wait", "30"], check=True, capture_output=True)
+        # Another server on that port would answer too: make sure it is the one just started.
+        assert json.loads(health.stdout)["pid"] == server.pid, f"port {port} is taken by another server"
         yield URL
     finally:
         server.terminate()
