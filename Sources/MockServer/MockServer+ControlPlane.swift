@@ -13,7 +13,7 @@ extension MockServer {
         // Literal segments compare ignoring case, as on /api (ids and subdomains are looked up without case anyway).
         var path = Array(request.pathSegments.dropFirst())
         if !path.isEmpty { path[0] = path[0].lowercased() }
-        if path.count == 3 { path[2] = path[2].lowercased() }
+        if path.count == 3 && path[0] == "apps" { path[2] = path[2].lowercased() }  // .../reset
         do throws(ControlError) {
             if path.first == "health" && path.count == 1 {
                 guard request.method == "GET" || request.method == "HEAD" else { throw Self.methodNotAllowed(["GET", "HEAD"]) }
