@@ -1,7 +1,8 @@
 // libFuzzer target for the Authorization header (built by `make fuzz`, never by `swift build`).
 // Properties: SharedAccessSignature.parse never crashes; a parsed token written canonically parses back to the
 // same fields; and through the whole authentication path nothing authenticates but the well-known admin token
-// (spelled any way that parses to the same fields: the scheme ignores case, values are percent-decoded).
+// (spelled any way that parses to the same fields: the scheme ignores case, values are percent-decoded), and every
+// 401 says why in its x-iotc-mock-reason header.
 // Bearer headers go through the real JWT verifier with a key the fuzzer never sees, so none may authenticate.
 import Central
 import Entra
@@ -34,9 +35,14 @@ private let world: World = {
         }
     }
     let verifier: BearerVerifier = { token in
-        guard let claims = try? entra.verify(token) else { return nil }
-        return BearerIdentity(tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name, claims.email].compactMap { $0 },
-                              groups: claims.groups ?? [], expiryMilliseconds: claims.exp * 1000)
+        do {
+            let claims = try entra.verify(token)
+            return .success(BearerIdentity(
+                tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name, claims.email].compactMap { $0 },
+                groups: claims.groups ?? [], expiryMilliseconds: claims.exp * 1000))
+        } catch {
+            return .failure(BearerRejection(reason: error.explanation))
+        }
     }
     return World(service: CentralService(store: store, bearerVerifier: verifier), application: fixture.application, adminToken: SharedAccessSignature.parse(admin))
 }()
@@ -51,9 +57,13 @@ public func fuzzAuthorization(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int3
         guard SharedAccessSignature.parse(canonical) == parsed else { fatalError("canonical form does not parse back: \(header)") }
     }
     let request = CentralRequest(method: "GET", pathSegments: ["roles"], query: [("api-version", "2022-07-31")], authorization: [header])
-    let status = world.service.handle(request, application: world.application).status
+    let response = world.service.handle(request, application: world.application)
+    let status = response.status
     if status != 401 && SharedAccessSignature.parse(header) != world.adminToken {
         fatalError("a header other than the admin token authenticated (\(status)): \(header.debugDescription)")
+    }
+    if status == 401 && response.header(CentralService.reasonHeader) == nil {
+        fatalError("a 401 without the reason header: \(header.debugDescription)")
     }
     return 0
 }
