@@ -246,7 +246,7 @@ struct Permissions: ParsableCommand {
 
 /// Where a running server is, for the commands that talk to it (`app`, `health`).
 struct ClientOptions: ParsableArguments {
-    @Option(help: "Base URL of the running server. [env: IOTC_MOCK_URL] (default: http://127.0.0.1:$IOTC_MOCK_PORT, else port 8765)")
+    @Option(help: "Base http:// URL of the running server. [env: IOTC_MOCK_URL] (default: http://127.0.0.1:$IOTC_MOCK_PORT, else port 8765)")
     var url: String?
 
     @Option(help: "The server's control key, if it was started with one. [env: IOTC_MOCK_CONTROL_KEY]")
@@ -255,8 +255,8 @@ struct ClientOptions: ParsableArguments {
     func client() throws -> ControlClient {
         let environment = ProcessInfo.processInfo.environment
         let base = url ?? environment["IOTC_MOCK_URL"] ?? "http://127.0.0.1:\(environment["IOTC_MOCK_PORT"] ?? "8765")"
-        guard let parsed = URL(string: base), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
-            throw ValidationError("the server URL must look like http://127.0.0.1:8765, not '\(base)'")
+        guard let parsed = URL(string: base), parsed.scheme == "http", parsed.host != nil else {
+            throw ValidationError("the server URL must be plain http, like http://127.0.0.1:8765, not '\(base)' (the same port serves both)")
         }
         return ControlClient(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base,
                              controlKey: controlKey ?? environment["IOTC_MOCK_CONTROL_KEY"].flatMap { $0.isEmpty ? nil : $0 })
