@@ -16,12 +16,19 @@ public struct Principal: Sendable, Equatable {
     /// union over the assignments that name it (REFERENCE.md §5, "org roles act only inside their organization's
     /// subtree").
     public let organizationPermissions: [String: Set<String>]
+    /// `apiToken:<id>` or `bearer:<tenant>/<object>`, for the journal and the log (made once: principals are
+    /// cached, and read on every request).
+    public let description: String
 
     /// Computes the grants of `roles` from the application's role definitions; assignments naming an unknown role
     /// grant nothing.
     public init(identity: Identity, roles: [RoleAssignment], definitions: [Role]) {
         self.identity = identity
         self.roles = roles
+        self.description = switch identity {
+        case .apiToken(let id): "apiToken:\(id)"
+        case .bearer(let tenant, let object, _): "bearer:\(tenant)/\(object)"
+        }
         var application = Set<String>()
         var organizations: [String: Set<String>] = [:]
         for assignment in roles {
@@ -60,14 +67,6 @@ public struct Principal: Sendable, Equatable {
             if let held = organizationPermissions[ancestor] { granted.formUnion(held) }
         }
         return granted
-    }
-
-    /// `apiToken:<id>` or `bearer:<tenant>/<object>`, for the journal and the log.
-    public var description: String {
-        switch identity {
-        case .apiToken(let id): "apiToken:\(id)"
-        case .bearer(let tenant, let object, _): "bearer:\(tenant)/\(object)"
-        }
     }
 
     /// Whether any role assignment gives the principal some permission.

@@ -60,6 +60,13 @@ final class ApplicationRegistry: @unchecked Sendable {
 
     /// The first label of a host name with at least one dot; nil for an IP address or a single-label name.
     static func applicationLabel(host: String) -> String? {
+        // The common case first, without allocating: an IPv4 address (with a port) or an IPv6 literal.
+        let isDigit = { (byte: UInt8) in byte >= 0x30 && byte <= 0x39 }
+        if host.hasPrefix("[") { return nil }
+        if let first = host.utf8.first, isDigit(first),
+           host.utf8.allSatisfy({ isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }), !host.contains("..") {
+            return nil
+        }
         var name = Substring(host)
         if name.hasPrefix("[") { return nil }  // an IPv6 literal
         if let colon = name.lastIndex(of: ":") { name = name[..<colon] }

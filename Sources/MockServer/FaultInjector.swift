@@ -1,5 +1,6 @@
 import Central
 import Foundation
+import Synchronization
 
 /// Injected faults (`POST /_mock/faults`): the next `count` requests that match a method and path answer `status`,
 /// so a test can check its client's retries and error handling.
@@ -8,6 +9,8 @@ public final class FaultInjector: @unchecked Sendable {
     private let lock = NSLock()
     private var faults: [Fault] = []
     private var nextID = 1
+    /// How many rules there are, read without the lock so that requests pay nothing while there are none.
+    private let ruleCount = Atomic<Int>(0)
 
     /// One rule.
     public struct Fault: Sendable, Equatable {
@@ -59,17 +62,20 @@ public final class FaultInjector: @unchecked Sendable {
             nextID += 1
             faults.append(fault)
             if faults.count > 100 { faults.removeFirst() }
+            ruleCount.store(faults.count, ordering: .releasing)
             return fault
         }
     }
 
     /// The first rule matching the request, with one use taken from it (and removed when used up); nil when none.
     func take(method: String, path: String, application: String?) -> Fault? {
-        lock.withLock {
+        guard ruleCount.load(ordering: .acquiring) > 0 else { return nil }
+        return lock.withLock {
             guard let index = faults.firstIndex(where: { $0.matches(method: method, path: path, application: application) }) else { return nil }
             faults[index].remaining -= 1
             let fault = faults[index]
             if fault.remaining <= 0 { faults.remove(at: index) }
+            ruleCount.store(faults.count, ordering: .releasing)
             return fault
         }
     }
@@ -77,5 +83,10 @@ public final class FaultInjector: @unchecked Sendable {
     /// The rules still active.
     public var active: [Fault] { lock.withLock { faults } }
 
-    public func clear() { lock.withLock { faults.removeAll() } }
+    public func clear() {
+        lock.withLock {
+            faults.removeAll()
+            ruleCount.store(0, ordering: .releasing)
+        }
+    }
 }

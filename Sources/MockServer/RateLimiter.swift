@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// IoT Central's throttling, opt-in (REFERENCE.md §4: 20 requests per second per application, across all tokens,
 /// answered 429): a token bucket per application that holds `rate` requests and refills `rate` per second. Reads
@@ -9,6 +10,8 @@ public final class RateLimiter: @unchecked Sendable {
     private var buckets: [String: (tokens: Double, at: UInt64)] = [:]
     private var rate: Double = 20
     private var enabled = false
+    /// `enabled`, read without the lock so that requests pay nothing while throttling is off.
+    private let isOn = Atomic<Bool>(false)
     private let monotonicNanoseconds: @Sendable () -> UInt64
 
     /// - Parameter monotonicNanoseconds: the clock to read (tests inject one).
@@ -23,6 +26,7 @@ public final class RateLimiter: @unchecked Sendable {
         set {
             lock.withLock {
                 enabled = newValue != nil
+                isOn.store(enabled, ordering: .releasing)
                 if let newValue { rate = Double(max(1, newValue)) }
                 buckets.removeAll()
             }
@@ -35,7 +39,8 @@ public final class RateLimiter: @unchecked Sendable {
     /// Takes one request of `application` from its bucket: nil when admitted, else the seconds until one would
     /// be (for `Retry-After`, at least 1).
     public func admit(_ application: String) -> Int? {
-        lock.withLock { () -> Int? in
+        guard isOn.load(ordering: .acquiring) else { return nil }
+        return lock.withLock { () -> Int? in
             guard enabled else { return nil }
             // Read under the lock: a time read before it could be older than the bucket's, and refill it whole.
             let now = monotonicNanoseconds()
