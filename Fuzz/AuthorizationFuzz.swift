@@ -41,7 +41,7 @@ private let world: World = {
                 tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name, claims.email].compactMap { $0 },
                 groups: claims.groups ?? [], expiryMilliseconds: claims.exp * 1000))
         } catch {
-            return .failure(BearerRejection(reason: error.explanation))
+            return .failure(BearerRejection(reason: (error as? JSONWebToken.VerificationError)?.explanation ?? "\(error)"))
         }
     }
     return World(service: CentralService(store: store, bearerVerifier: verifier), application: fixture.application, adminToken: SharedAccessSignature.parse(admin))
