@@ -79,6 +79,39 @@ public struct Fixture: Sendable {
                 id: id, type: type, email: entry["email"]?.stringValue, tenantId: entry["tenantId"]?.stringValue,
                 objectId: entry["objectId"]?.stringValue, roles: RoleAssignment.list(from: entry["roles"] ?? .null))
         }
+        try Self.checkReferences(name: name, roles: roles, organizations: organizations, apiTokens: apiTokens, users: users)
+    }
+
+    /// Refuses a fixture whose organizations name a parent it lacks, or whose tokens and users hold a role it does
+    /// not define, an organization role without one of its organizations, or an application role with one.
+    private static func checkReferences(
+        name: String, roles: [Role], organizations: [Organization], apiTokens: [APIToken], users: [User]
+    ) throws(LoadError) {
+        let organizationIDs = Set(organizations.map(\.id))
+        for organization in organizations {
+            if let parent = organization.parent, !organizationIDs.contains(parent) {
+                throw LoadError(message: "\(name).json: organization \(organization.id) names a parent \(parent) that the fixture does not define")
+            }
+        }
+        let holders = apiTokens.map { ("API token \($0.id)", $0.roles) } + users.map { ("user \($0.id)", $0.roles) }
+        for (holder, assignments) in holders {
+            guard !assignments.isEmpty else { throw LoadError(message: "\(name).json: \(holder) needs at least one role") }
+            for assignment in assignments {
+                guard let role = roles.first(where: { $0.id == assignment.role.lowercased() }) else {
+                    throw LoadError(message: "\(name).json: \(holder) holds the role \(assignment.role), which no fixture defines")
+                }
+                switch (role.kind, assignment.organization) {
+                case (.organization, nil):
+                    throw LoadError(message: "\(name).json: \(holder) holds the organization role \(role.displayName) without an organization")
+                case (.application, .some):
+                    throw LoadError(message: "\(name).json: \(holder) holds the application role \(role.displayName) on an organization")
+                case (.organization, .some(let id)) where !organizationIDs.contains(id):
+                    throw LoadError(message: "\(name).json: \(holder) names the organization \(id), which the fixture does not define")
+                default:
+                    break
+                }
+            }
+        }
     }
 
     private init(name: String, application: Application, roles: [Role], organizations: [Organization], apiTokens: [APIToken], users: [User], permissions: [String: String]) {

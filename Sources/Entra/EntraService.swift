@@ -284,8 +284,14 @@ public final class EntraService: Sendable {
             return encoded(200, directory)
         case ("POST", 2):
             break
+        case (_, 0), (_, 2):
+            // A path that exists, with another method.
+            let allowed = path.isEmpty ? "GET" : "POST"
+            var response = json(405, ["error": ["code": "MethodNotAllowed", "message": "This control path takes \(allowed)."]])
+            response.headers.append(("Allow", allowed))
+            return response
         default:
-            return controlError(404, "No control operation \(method) /_mock/entra/\(path.joined(separator: "/")).")
+            return controlError(404, "No control operation \(method) /_mock/entra\(path.isEmpty ? "" : "/")\(path.joined(separator: "/")).")
         }
         guard let fields = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
             return controlError(400, "The body must be a JSON object.")

@@ -42,9 +42,12 @@ final class ApplicationRegistry: @unchecked Sendable {
     /// Every application, oldest first.
     var all: [Application] { lock.withLock { ordered } }
 
-    /// The application with this id or subdomain, or nil.
+    /// The application with this id or subdomain, or nil. A name not in memory is looked up in the store once
+    /// more, so an application another server made on the same data folder is found.
     func application(_ idOrSubdomain: String) -> Application? {
         let key = idOrSubdomain.lowercased()
+        if let found = lock.withLock({ byID[key] ?? bySubdomain[key] }) { return found }
+        guard !key.isEmpty, (try? reload()) != nil else { return nil }
         return lock.withLock { byID[key] ?? bySubdomain[key] }
     }
 
@@ -70,6 +73,7 @@ final class ApplicationRegistry: @unchecked Sendable {
         var name = Substring(host)
         if name.hasPrefix("[") { return nil }  // an IPv6 literal
         if let colon = name.lastIndex(of: ":") { name = name[..<colon] }
+        if name == "." { return "" }
         if name.hasSuffix(".") { name = name.dropLast() }  // a fully qualified name's root dot
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count > 1, let first = labels.first else { return nil }

@@ -64,8 +64,11 @@ extension MockServer {
 
     // MARK: Applications
 
-    /// Every application, oldest first.
-    public func applications() -> [ApplicationInfo] { registry.all.map(info) }
+    /// Every application, oldest first (read again from the store, which other servers may share).
+    public func applications() -> [ApplicationInfo] {
+        try? registry.reload()
+        return registry.all.map(info)
+    }
 
     /// The application with this id or subdomain.
     /// - Throws: 404 when there is none.
@@ -109,11 +112,13 @@ extension MockServer {
         guard application.id != self.application.id else {
             throw ControlError(409, "The default application cannot be deleted; reset it instead (POST /_mock/apps/\(application.id)/reset).")
         }
-        do { _ = try store.deleteApplication(id: application.id) } catch {
+        let deleted: Bool
+        do { deleted = try store.deleteApplication(id: application.id) } catch {
             throw ControlError(500, "The store could not delete the application: \(error).")
         }
         service.invalidateCaches()
         try reloadRegistry()
+        guard deleted else { throw ControlError(404, "No application has the id or subdomain '\(idOrSubdomain.clipped)'.") }
     }
 
     /// Puts an application back into the state of its fixture: users, organizations, custom roles and API tokens
@@ -124,10 +129,15 @@ extension MockServer {
         let application = try existing(idOrSubdomain)
         let name = (try? store.fixtureName(appID: application.id)) ?? fixture.name
         let source = try loadFixture(name)
-        do { _ = try store.reset(to: source.retargeted(to: application)) } catch {
+        let found: Bool
+        do { found = try store.reset(to: source.retargeted(to: application)) } catch {
             throw ControlError(500, "The store could not reset the application: \(error).")
         }
         service.invalidateCaches()
+        guard found else {
+            try reloadRegistry()
+            throw ControlError(404, "No application has the id or subdomain '\(idOrSubdomain.clipped)'.")
+        }
         return info(application)
     }
 

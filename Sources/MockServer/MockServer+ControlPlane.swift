@@ -57,6 +57,9 @@ extension MockServer {
 
     private func controlOperation(_ request: HTTPRequest, path: [String]) throws(ControlError) -> HTTPResponse {
         let method = request.method
+        guard request.query.isEmpty || (path == ["journal"] && method == "GET") else {
+            throw ControlError(400, "This control operation takes no query parameters; send them in the JSON body.")
+        }
         switch path.first {
         case "apps":
             switch (method, path.count, path.last) {

@@ -102,7 +102,10 @@ extension MockServer {
             ("error", .string(fault.status >= 500 ? "temporarily_unavailable" : "invalid_request")),
             ("error_description", .string("The request failed with injected fault #\(fault.id) of iotc-mock.")),
         ])
-        let headers = [("Content-Type", "application/json; charset=utf-8"), (CentralService.reasonHeader, CentralService.headerSafe(reason))]
+        let headers = [
+            ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"),
+            (CentralService.reasonHeader, CentralService.headerSafe(reason)),
+        ]
         return HTTPResponse(status: fault.status, headers: headers + fault.retryAfterHeader, body: body.serialized)
     }
 

@@ -11,11 +11,15 @@ struct ControlClient {
 
     /// Sends one request; returns the status (0 when no answer came) and the body (or why there was none).
     func request(_ method: String, _ path: String, body: Data? = nil, timeout: Double = 10) -> (Int, Data) {
-        guard let url = URL(string: baseURL + path), url.scheme == "http", let host = url.host else {
+        guard let url = URL(string: baseURL), url.scheme == "http", let host = url.host else {
             return (0, Data("only http:// URLs are supported, not \(baseURL)".utf8))
         }
+        // The target goes on the wire as the caller escaped it (`escaped` for ids): never decoded again.
+        guard path.hasPrefix("/"), path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            return (0, Data("the request path must be printable ASCII without spaces".utf8))
+        }
         let port = url.port ?? 80
-        var head = "\(method) \(url.path.isEmpty ? "/" : url.path)\(url.query.map { "?\($0)" } ?? "") HTTP/1.1\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\n"
         head += "Host: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\nConnection: close\r\nContent-Length: \(body?.count ?? 0)\r\n"
         if body != nil { head += "Content-Type: application/json\r\n" }
         if let controlKey { head += "\(MockServer.controlKeyHeader): \(controlKey)\r\n" }

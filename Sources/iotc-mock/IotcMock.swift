@@ -104,6 +104,10 @@ struct Options: ParsableArguments {
         }
         if controlKey == "" { throw ValidationError("--control-key must not be empty (leave it out for a loopback-only control plane)") }
         configuration.controlKey = controlKey ?? environment["IOTC_MOCK_CONTROL_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        // A header value cannot carry leading or trailing white space or control characters: such a key could never match.
+        if let key = configuration.controlKey, !key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+            throw ValidationError("the control key must be printable ASCII without spaces")
+        }
         if try throttle || Self.boolean(environment["IOTC_MOCK_THROTTLE"], name: "IOTC_MOCK_THROTTLE") {
             configuration.throttleRequestsPerSecond = 20
         }

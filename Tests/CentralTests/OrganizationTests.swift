@@ -128,6 +128,36 @@ import Testing
     }
 }
 
+/// Fixtures must name only roles and organizations they define.
+@Suite struct FixtureReferenceTests {
+    static func load(users: String, organizations: String = "[]") throws(Fixture.LoadError) -> Fixture {
+        let roles = (try? JSONValue.parse(Array((try? Data(contentsOf: FixturePaths.directory.appendingPathComponent("roles.json"))) ?? Data()))) ?? .null
+        let app = #"{"application":{"id":"11111111-2222-3333-4444-555555555555","subdomain":"x","displayName":"X","signingKey":"d3hiJpkmgiR+j3uPyoL2nuCvLnagz5bdB40kN4K8s1Y="},"organizations":\#(organizations),"users":\#(users)}"#
+        return try Fixture(name: "mine", rolesJSON: roles, appJSON: (try? JSONValue.parse(Array(app.utf8))) ?? .null)
+    }
+
+    @Test(arguments: [
+        (#"[{"id":"u","type":"email","email":"u@x.io","roles":[{"role":"00000000-0000-0000-0000-000000000000"}]}]"#, "which no fixture defines"),
+        (#"[{"id":"u","type":"email","email":"u@x.io","roles":[{"role":"84cc62c1-dabe-49d3-b16e-8b291232b285"}]}]"#, "without an organization"),
+        (#"[{"id":"u","type":"email","email":"u@x.io","roles":[{"role":"84cc62c1-dabe-49d3-b16e-8b291232b285","organization":"nope"}]}]"#, "does not define"),
+        (#"[{"id":"u","type":"email","email":"u@x.io","roles":[{"role":"ca310b8d-2f4a-44e0-a36e-957c202cd8d4","organization":"nope"}]}]"#, "on an organization"),
+        (#"[{"id":"u","type":"email","email":"u@x.io","roles":[]}]"#, "at least one role"),
+    ])
+    func aFixtureWithABrokenRoleReferenceIsRefused(users: String, message: String) {
+        do {
+            _ = try Self.load(users: users)
+            Issue.record("loaded")
+        } catch {
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+
+    @Test func aFixtureOrganizationNeedsItsParent() {
+        #expect(throws: Fixture.LoadError.self) { try Self.load(users: "[]", organizations: #"[{"id":"a1","displayName":"A","parent":"zz"}]"#) }
+        #expect(throws: Never.self) { try Self.load(users: "[]", organizations: #"[{"id":"zz","displayName":"Z"},{"id":"a1","displayName":"A","parent":"zz"}]"#) }
+    }
+}
+
 /// Organization scope (REFERENCE.md §5): an organization role applies to its organization and descendants only.
 @Suite struct OrganizationScopeTests {
     /// spec-examples plus us > oregon, so washington has a sibling.

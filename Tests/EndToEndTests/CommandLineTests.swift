@@ -72,6 +72,29 @@ import Testing
         #expect(again.status == 1)
         #expect(again.err.contains("404"))
         #expect(try Self.run(["app", "create", "--url", url, "--subdomain", "bad.name"]).status == 1)
+        // The argument is one path segment on the wire, whatever it holds.
+        #expect(try Self.run(["app", "create", "--url", url, "--subdomain", "a"]).status == 0)
+        #expect(try Self.run(["app", "delete", "--url", url, "a?b"]).status == 1)
+        #expect(try Self.run(["app", "delete", "--url", url, "a HTTP/1.1\r\nX-Injected: yes"]).status == 1)
+        let remaining = try JSONValue.parse(Array(try Self.run(["app", "list", "--url", url]).out.utf8))["value"]?.arrayValue?.compactMap { $0["subdomain"]?.stringValue }
+        #expect(remaining?.contains("a") == true)
+    }
+
+    @Test func twoServersOnOneDataFolderSeeEachOthersApplications() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let first = try MockProcess(dataDirectory: data)
+        defer { first.terminate() }
+        let second = try MockProcess(dataDirectory: data)
+        defer { second.terminate() }
+        let one = try RawHTTPClient(port: try #require(first.port)), two = try RawHTTPClient(port: try #require(second.port))
+        let made = try one.request("POST", "/_mock/apps", body: #"{"subdomain":"shared"}"#)
+        let token = try #require(made.json["adminToken"]?.stringValue)
+        #expect(try two.request("GET", "/api/roles?api-version=2022-07-31", token: token, host: "shared.localhost").status == 200)
+        #expect(try two.request("GET", "/_mock/apps").json["value"]?.arrayValue?.count == 2)
+        #expect(try two.request("DELETE", "/_mock/apps/shared").status == 204)
+        #expect(try one.request("POST", "/_mock/apps/shared/reset").status == 404)
+        #expect(try one.request("GET", "/_mock/apps").json["value"]?.arrayValue?.count == 1)
     }
 
     @Test func applicationsMadeAtRunTimeAreInTheCertificateAfterARestart() throws {
@@ -152,5 +175,6 @@ import Testing
         #expect(try Self.run(["app", "create", "--help"]).out.contains("IOTC_MOCK_URL"))
         #expect(try Self.run(["--log-format", "xml"]).status != 0)
         #expect(try Self.run(["--control-key", ""]).status == 64)
+        #expect(try Self.run(["--control-key", " padded "]).status == 64)
     }
 }

@@ -110,6 +110,26 @@ import Testing
         #expect(!server.isHealthy)
     }
 
+    @Test func concurrentDeletesOfOneApplicationAnswer204Once() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        #expect(try client.request("POST", "/_mock/apps", body: #"{"subdomain":"gone"}"#).status == 201)
+        let statuses = Mutex<[Int]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let status = (try? RawHTTPClient(port: server.port).request("DELETE", "/_mock/apps/gone").status) ?? 0
+            statuses.withLock { $0.append(status) }
+        }
+        #expect(statuses.withLock { $0.sorted() } == [204, 404, 404, 404, 404, 404, 404, 404])
+        // Control operations other than the journal take no query parameters.
+        #expect(try client.request("DELETE", "/_mock/faults?id=1").status == 400)
+        #expect(try client.request("POST", "/_mock/apps?subdomain=zz").status == 400)
+        let entra = try client.request("PUT", "/_mock/entra")
+        #expect(entra.status == 405)
+        #expect(entra.header("Allow") == "GET")
+        #expect(try client.request("GET", "/_mock/entra/726878f1-1cb5-489c-a4f1-581d7b3c5984/users").header("Allow") == "POST")
+    }
+
     @Test func theControlPlaneNeedsTheKeyWhenOneIsSetButHealthNever() throws {
         let server = try startServer { $0.controlKey = "s3cret" }
         defer { server.stop() }
