@@ -25,11 +25,11 @@ public enum AccessScope: Sendable, Equatable {
         }
     }
 
-    /// Whether any of `assignments` names an organization inside the scope (an item belongs to every
-    /// organization its role assignments name).
-    public func containsAny(of assignments: [RoleAssignment], in tree: OrganizationTree) -> Bool {
-        if self == .application { return true }
-        return assignments.contains { contains($0.organization, in: tree) }
+    /// Whether any of `assignments` names one of `organizations` (from `organizations(in:)`; nil: the whole
+    /// application, which holds everything). An item belongs to every organization its role assignments name.
+    public static func containsAny(of assignments: [RoleAssignment], in organizations: Set<String>?) -> Bool {
+        guard let organizations else { return true }
+        return assignments.contains { $0.organization.map(organizations.contains) ?? false }
     }
 
     /// A phrase for error messages: "the whole application" or "the organizations a, b".

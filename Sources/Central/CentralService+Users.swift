@@ -8,9 +8,9 @@ extension CentralService {
         if context.scope == .application {
             result = try store.users(appID: context.application.id, after: page.after, limit: page.limit)
         } else {
-            let tree = try organizationTree(context)
+            let visible = context.scope.organizations(in: try organizationTree(context))  // one pass over the tree
             result = try store.users(appID: context.application.id, after: page.after, limit: page.limit) {
-                context.scope.containsAny(of: $0.roles, in: tree)
+                AccessScope.containsAny(of: $0.roles, in: visible)
             }
         }
         return listReply(result.items.map(\.json), next: result.next, context: context)
@@ -20,8 +20,7 @@ extension CentralService {
     func getUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
         guard let user = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
-        let tree = try organizationTree(context)
-        guard context.scope.containsAny(of: user.roles, in: tree) else {
+        guard AccessScope.containsAny(of: user.roles, in: context.scope.organizations(in: try organizationTree(context))) else {
             throw CentralError.forbidden("the user '\(id.clipped)' has no role on \(context.scope.description), where the caller holds '\(context.operation.permission)'.")
         }
         return Reply(status: 200, body: user.json)

@@ -162,9 +162,4 @@ public enum OperationCatalog {
         }
         return allowed.isEmpty ? .noSuchPath : .methodNotAllowed(allowed: allowed)
     }
-
-    /// The operation with this operationId, or nil.
-    public static func operation(_ operationID: String) -> Operation? {
-        operations.first { $0.operationID == operationID }
-    }
 }

@@ -51,7 +51,4 @@ public struct OrganizationTree: Sendable, Equatable {
     public func isWithin(_ id: String, subtreeOf ancestor: String) -> Bool {
         lineage(of: id).contains(ancestor)
     }
-
-    /// The direct children of `id`.
-    public func children(of id: String) -> [String] { childrenByParent[id] ?? [] }
 }

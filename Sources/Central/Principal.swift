@@ -68,9 +68,4 @@ public struct Principal: Sendable, Equatable {
         }
         return granted
     }
-
-    /// Whether any role assignment gives the principal some permission.
-    public var holdsAnyPermission: Bool {
-        !applicationPermissions.isEmpty || organizationPermissions.values.contains { !$0.isEmpty }
-    }
 }

@@ -66,9 +66,9 @@ final class ApplicationRegistry: @unchecked Sendable {
         // The common case first, without allocating: an IPv4 address (with a port) or an IPv6 literal.
         let isDigit = { (byte: UInt8) in byte >= 0x30 && byte <= 0x39 }
         if host.hasPrefix("[") { return nil }
-        if let first = host.utf8.first, isDigit(first),
-           host.utf8.allSatisfy({ isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }), !host.contains("..") {
-            return nil
+        if host.utf8.allSatisfy({ isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }),
+           host.utf8.count(where: { $0 == UInt8(ascii: ".") }) == 3, !host.contains(".."), !host.hasPrefix(".") {
+            return nil  // four dotted numbers, maybe with a port
         }
         var name = Substring(host)
         if name.hasPrefix("[") { return nil }  // an IPv6 literal

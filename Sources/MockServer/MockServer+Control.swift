@@ -127,8 +127,7 @@ extension MockServer {
     @discardableResult
     public func resetApplication(_ idOrSubdomain: String) throws(ControlError) -> ApplicationInfo {
         let application = try existing(idOrSubdomain)
-        let name = (try? store.fixtureName(appID: application.id)) ?? fixture.name
-        let source = try loadFixture(name)
+        let source = try loadFixture(fixtureName(of: application))
         let found: Bool
         do { found = try store.reset(to: source.retargeted(to: application)) } catch {
             throw ControlError(500, "The store could not reset the application: \(error).")
@@ -167,7 +166,7 @@ extension MockServer {
     func info(_ application: Application) -> ApplicationInfo {
         ApplicationInfo(
             id: application.id, subdomain: application.subdomain, displayName: application.displayName,
-            fixture: (try? store.fixtureName(appID: application.id)) ?? fixture.name,
+            fixture: fixtureName(of: application),
             url: "http://\(application.subdomain).localhost:\(port)", adminToken: adminToken(of: application),
             isDefault: application.id == self.application.id)
     }

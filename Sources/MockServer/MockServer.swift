@@ -213,9 +213,14 @@ public final class MockServer: Sendable {
     /// and has not expired (the well-known admin token of `fixtures/default.json`).
     public func wellKnownToken() -> String? { adminToken(of: application) }
 
+    /// The name of the fixture `application` was made from (the server's own when the store cannot say).
+    func fixtureName(of application: Application) -> String {
+        (try? store.fixtureName(appID: application.id)) ?? fixture.name
+    }
+
     /// The full string of the first API token of `application`'s fixture, if it still exists and has not expired.
     func adminToken(of application: Application) -> String? {
-        let fixtureName = (try? store.fixtureName(appID: application.id)) ?? fixture.name
+        let fixtureName = fixtureName(of: application)
         let firstTokenID = fixtureName == fixture.name ? fixture.apiTokens.first?.id
             : (try? Fixture.load(directory: fixturesDirectory, name: fixtureName))?.apiTokens.first?.id
         guard let id = firstTokenID,

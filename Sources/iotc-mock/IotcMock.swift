@@ -70,15 +70,7 @@ struct Options: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         var configuration = MockServerConfiguration()
         configuration.host = host ?? environment["IOTC_MOCK_HOST"] ?? configuration.host
-        if let port {
-            configuration.port = port
-        } else if let text = environment["IOTC_MOCK_PORT"] {
-            guard let value = Int(text) else { throw ValidationError("IOTC_MOCK_PORT must be a port number, not '\(text)'") }
-            configuration.port = value
-        }
-        guard (0...65535).contains(configuration.port) else {
-            throw ValidationError("the port must be from 0 to 65535, not \(configuration.port)")
-        }
+        if let value = try Self.integer(port, "IOTC_MOCK_PORT", in: 0...65535, what: "the port") { configuration.port = value }
         configuration.dataDirectory = dataDir ?? environment["IOTC_MOCK_DATA_DIR"] ?? configuration.dataDirectory
         configuration.inMemory = try inMemory || Self.boolean(environment["IOTC_MOCK_IN_MEMORY"], name: "IOTC_MOCK_IN_MEMORY")
         configuration.fixturesDirectory = fixtures ?? environment["IOTC_MOCK_FIXTURES"]
@@ -89,17 +81,10 @@ struct Options: ParsableArguments {
             ? (environment["IOTC_MOCK_TLS_NAMES"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             : tlsName
 
-        if let value = tokenLifetime ?? environment["IOTC_MOCK_TOKEN_LIFETIME"].flatMap(Int.init) {
-            guard (60...86_400).contains(value) else { throw ValidationError("the token lifetime must be from 60 to 86400 seconds, not \(value)") }
+        if let value = try Self.integer(tokenLifetime, "IOTC_MOCK_TOKEN_LIFETIME", in: 60...86_400, what: "the token lifetime in seconds") {
             configuration.tokenLifetime = value
-        } else if let text = environment["IOTC_MOCK_TOKEN_LIFETIME"] {
-            throw ValidationError("IOTC_MOCK_TOKEN_LIFETIME must be a number of seconds, not '\(text)'")
         }
-        if let value = try maxRoleAssignments ?? environment["IOTC_MOCK_MAX_ROLE_ASSIGNMENTS"].map({ text in
-            guard let value = Int(text) else { throw ValidationError("IOTC_MOCK_MAX_ROLE_ASSIGNMENTS must be a number, not '\(text)'") }
-            return value
-        }) {
-            guard (1...1_000_000).contains(value) else { throw ValidationError("the role assignment limit must be from 1 to 1000000, not \(value)") }
+        if let value = try Self.integer(maxRoleAssignments, "IOTC_MOCK_MAX_ROLE_ASSIGNMENTS", in: 1...1_000_000, what: "the role assignment limit") {
             configuration.maxRoleAssignments = value
         }
         if controlKey == "" { throw ValidationError("--control-key must not be empty (leave it out for a loopback-only control plane)") }
@@ -117,6 +102,19 @@ struct Options: ParsableArguments {
         }
         configuration.logFormat = try quiet || Self.boolean(environment["IOTC_MOCK_QUIET"], name: "IOTC_MOCK_QUIET") ? nil : format
         return configuration
+    }
+
+    /// An integer option: the flag's value, else the environment variable `name` (unset or empty: nil).
+    /// - Throws: `ValidationError` when the variable is not a decimal integer or the value lies outside `range`.
+    static func integer(_ flag: Int?, _ name: String, in range: ClosedRange<Int>, what: String) throws -> Int? {
+        var value = flag
+        if value == nil, let text = ProcessInfo.processInfo.environment[name], !text.isEmpty {
+            guard let parsed = Int(text) else { throw ValidationError("\(name) must be an integer, not '\(text)'") }
+            value = parsed
+        }
+        guard let value else { return nil }
+        guard range.contains(value) else { throw ValidationError("\(what) must be from \(range.lowerBound) to \(range.upperBound), not \(value)") }
+        return value
     }
 
     /// Reads a boolean environment variable: unset or empty is false; 1/true/yes/on and 0/false/no/off in any case.

@@ -334,7 +334,7 @@ import Testing
         }
         #expect(try client.request("DELETE", "/_mock/journal?app=iotc-mock").status == 400)
         // Host names with an empty label name no application.
-        for host in [".localhost", "a..localhost", ".."] {
+        for host in [".localhost", "a..localhost", "..", "1.2.3"] {
             expectEnvelope(try client.request("GET", "/api/roles?api-version=2022-07-31", token: server.wellKnownToken(), host: host), status: 404, code: "NotFound")
         }
     }
