@@ -19,15 +19,21 @@ public struct Fixture: Sendable {
         public var description: String { message }
     }
 
-    /// Reads `<directory>/roles.json` and `<directory>/<name>.json`.
+    /// Reads `roles.json` and `<name>.json` from `files`.
     /// - Throws: `LoadError` when a file is missing or a field is absent, of the wrong type or inconsistent.
-    public static func load(directory: URL, name: String) throws(LoadError) -> Fixture {
+    public static func load(files: FixtureFiles, name: String) throws(LoadError) -> Fixture {
         guard (1...64).contains(name.utf8.count), Validation.isResourceID(name) else {
             throw LoadError(message: "fixture name '\(name)' must be 1 to 64 letters, digits, '-' or '_'")
         }
-        let rolesJSON = try read(directory.appendingPathComponent("roles.json"))
-        let appJSON = try read(directory.appendingPathComponent("\(name).json"))
+        let rolesJSON = try read("roles.json", from: files)
+        let appJSON = try read("\(name).json", from: files)
         return try Fixture(name: name, rolesJSON: rolesJSON, appJSON: appJSON)
+    }
+
+    /// Reads `<directory>/roles.json` and `<directory>/<name>.json`, with no compiled-in files to fall back on.
+    /// - Throws: `LoadError` as `load(files:name:)`.
+    public static func load(directory: URL, name: String) throws(LoadError) -> Fixture {
+        try load(files: FixtureFiles(directory: directory, embedded: [:]), name: name)
     }
 
     /// Builds a fixture from the two parsed documents (used by `load` and by tests).
@@ -146,12 +152,12 @@ public struct Fixture: Sendable {
         }
     }
 
-    private static func read(_ url: URL) throws(LoadError) -> JSONValue {
-        guard let data = try? Data(contentsOf: url) else { throw LoadError(message: "cannot read fixture file \(url.path)") }
+    private static func read(_ name: String, from files: FixtureFiles) throws(LoadError) -> JSONValue {
+        guard let bytes = try files.read(name) else { throw LoadError(message: "cannot read fixture file \(files.source(of: name))") }
         do {
-            return try JSONValue.parse(Array(data))
+            return try JSONValue.parse(bytes)
         } catch {
-            throw LoadError(message: "\(url.path) is not valid JSON")
+            throw LoadError(message: "\(files.source(of: name)) is not valid JSON")
         }
     }
 

@@ -46,9 +46,21 @@ public struct EntraDirectory: Codable, Sendable {
     /// - Throws: an error naming the file when it cannot be read or decoded.
     public static func load(_ url: URL) throws -> EntraDirectory {
         do {
-            return try JSONDecoder().decode(EntraDirectory.self, from: Data(contentsOf: url))
+            return try load(Array(Data(contentsOf: url)), source: url.path)
+        } catch let error as LoadError {
+            throw error
         } catch {
             throw LoadError(description: "\(url.path): \(error)")
+        }
+    }
+
+    /// Decodes the directory from the bytes of a directory file; `source` names it in the error.
+    /// - Throws: `LoadError` naming `source` when the bytes do not decode.
+    public static func load(_ bytes: [UInt8], source: String) throws -> EntraDirectory {
+        do {
+            return try JSONDecoder().decode(EntraDirectory.self, from: Data(bytes))
+        } catch {
+            throw LoadError(description: "\(source): \(error)")
         }
     }
 

@@ -179,7 +179,7 @@ extension MockServer {
     }
 
     private func loadFixture(_ name: String) throws(ControlError) -> Fixture {
-        do { return try Fixture.load(directory: fixturesDirectory, name: name) } catch {
+        do { return try Fixture.load(files: fixtureFiles, name: name) } catch {
             throw ControlError(404, "The fixture '\(name.clipped)' cannot be used: \(error)")
         }
     }

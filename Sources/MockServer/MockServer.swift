@@ -30,7 +30,8 @@ public final class MockServer: Sendable {
     /// Injected faults (`POST /_mock/faults`).
     public let faults: FaultInjector
     let registry: ApplicationRegistry
-    let fixturesDirectory: URL
+    /// The fixture files: the `--fixtures` folder over the compiled-in ones.
+    let fixtureFiles: FixtureFiles
     let requestLog: RequestLog?
     /// Set by `stop`, so `/_mock/health` answers 503 while requests drain.
     let stopping = Atomic<Bool>(false)
@@ -57,12 +58,10 @@ public final class MockServer: Sendable {
     ///   database too new, ...).
     public init(configuration: MockServerConfiguration) throws {
         self.configuration = configuration
-        guard let fixturesDirectory = configuration.resolvedFixturesDirectory() else {
-            throw StartError(description: "cannot find the fixtures folder (roles.json); pass --fixtures DIR or set IOTC_MOCK_FIXTURES")
-        }
-        self.fixturesDirectory = fixturesDirectory
+        let fixtureFiles = try configuration.fixtureFiles()
+        self.fixtureFiles = fixtureFiles
         do {
-            fixture = try Fixture.load(directory: fixturesDirectory, name: configuration.fixture)
+            fixture = try Fixture.load(files: fixtureFiles, name: configuration.fixture)
         } catch {
             throw StartError(description: "fixture: \(error)")
         }
@@ -135,7 +134,7 @@ public final class MockServer: Sendable {
         faults = FaultInjector()
         requestLog = configuration.logFormat.map { RequestLog(format: $0) }
         // The mock Entra ID: its directory from fixtures/entra.json, its signing key kept beside the data.
-        let entra = try Self.entraService(configuration: configuration, fixturesDirectory: fixturesDirectory, clock: clock)
+        let entra = try Self.entraService(configuration: configuration, fixtureFiles: fixtureFiles, clock: clock)
         self.entra = entra
         var bearerVerifier: BearerVerifier?
         if let entra { bearerVerifier = { token in Self.bearerIdentity(token, entra: entra) } }
@@ -222,7 +221,7 @@ public final class MockServer: Sendable {
     func adminToken(of application: Application) -> String? {
         let fixtureName = fixtureName(of: application)
         let firstTokenID = fixtureName == fixture.name ? fixture.apiTokens.first?.id
-            : (try? Fixture.load(directory: fixturesDirectory, name: fixtureName))?.apiTokens.first?.id
+            : (try? Fixture.load(files: fixtureFiles, name: fixtureName))?.apiTokens.first?.id
         guard let id = firstTokenID,
               let token = try? store.apiToken(appID: application.id, id: id),
               token.expiryMilliseconds > clock.nowMilliseconds()
@@ -236,17 +235,14 @@ public final class MockServer: Sendable {
         "iotc-mock ready url=\(baseURL) https-url=\(httpsURL) certificate=\(certificatePath) application=\(application.id) subdomain=\(application.subdomain) token=\(wellKnownToken() ?? "none")"
     }
 
-    /// The mock Entra ID for `configuration`: nil when the fixtures folder has no `entra.json`. Creates the
+    /// The mock Entra ID for `configuration`: nil when the fixture files have no `entra.json`. Creates the
     /// token-signing key (`configuration.signingKeyPath`) on first use. Used by the server and by `iotc-mock token`.
     /// - Throws: `StartError` when the directory file or the key cannot be read or made.
-    public static func entraService(configuration: MockServerConfiguration, fixturesDirectory: URL? = nil, clock: MockClock? = nil) throws -> EntraService? {
-        guard let fixtures = fixturesDirectory ?? configuration.resolvedFixturesDirectory() else {
-            throw StartError(description: "cannot find the fixtures folder (roles.json); pass --fixtures DIR or set IOTC_MOCK_FIXTURES")
-        }
-        let directoryFile = fixtures.appendingPathComponent("entra.json")
-        guard FileManager.default.fileExists(atPath: directoryFile.path) else { return nil }
+    public static func entraService(configuration: MockServerConfiguration, fixtureFiles: FixtureFiles? = nil, clock: MockClock? = nil) throws -> EntraService? {
+        let files = try fixtureFiles ?? configuration.fixtureFiles()
         do {
-            let directory = try EntraDirectory.load(directoryFile)
+            guard let bytes = try files.read("entra.json") else { return nil }
+            let directory = try EntraDirectory.load(bytes, source: files.source(of: "entra.json"))
             let keyFolder = (configuration.signingKeyPath as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: keyFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let key = try RSASigningKey.loadOrCreate(at: configuration.signingKeyPath)

@@ -1,3 +1,4 @@
+import Central
 import Foundation
 
 /// How to run a `MockServer`. The command line fills it from flags and `IOTC_MOCK_*` environment variables.
@@ -10,8 +11,9 @@ public struct MockServerConfiguration: Sendable {
     public var dataDirectory: String = ".iotc-mock"
     /// Keep all state in memory and forget it on exit (`--in-memory`, `IOTC_MOCK_IN_MEMORY`).
     public var inMemory: Bool = false
-    /// Folder holding `roles.json` and the application fixtures (`--fixtures`, `IOTC_MOCK_FIXTURES`).
-    /// Nil searches `./fixtures`, then upwards from the executable.
+    /// Folder of fixture files (`--fixtures`, `IOTC_MOCK_FIXTURES`) read before the ones compiled into the binary:
+    /// it may add application fixtures or replace `roles.json`, `entra.json` or `default.json`. Nil: the
+    /// compiled-in files only.
     public var fixturesDirectory: String?
     /// The fixture that seeds an empty store (`--fixture`, `IOTC_MOCK_FIXTURE`): `fixtures/<name>.json`.
     public var fixture: String = "default"
@@ -75,24 +77,21 @@ public struct MockServerConfiguration: Sendable {
     /// The database file inside `dataDirectory`.
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("iotc-mock.sqlite3") }
 
-    /// The fixtures folder to use: the configured one, else `./fixtures`, else the nearest `fixtures` folder
-    /// with a `roles.json` above the executable (so an installed or `swift run` binary finds the repo's), else
-    /// the one of the checkout this library was compiled from (a package that depends on it finds it there).
-    public func resolvedFixturesDirectory() -> URL? {
-        let fileManager = FileManager.default
-        if let fixturesDirectory { return URL(fileURLWithPath: fixturesDirectory) }
-        let here = URL(fileURLWithPath: fileManager.currentDirectoryPath).appendingPathComponent("fixtures")
-        if fileManager.fileExists(atPath: here.appendingPathComponent("roles.json").path) { return here }
-        var directory = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<8 {
-            let candidate = directory.appendingPathComponent("fixtures")
-            if fileManager.fileExists(atPath: candidate.appendingPathComponent("roles.json").path) { return candidate }
-            directory = directory.deletingLastPathComponent()
+    /// The fixture files to use: those of `fixturesDirectory` (when set) over the ones compiled into the binary
+    /// from the repository's `fixtures/`.
+    /// - Throws: `MockServer.StartError` when `fixturesDirectory` is set but is not a folder.
+    public func fixtureFiles() throws(MockServer.StartError) -> FixtureFiles {
+        var directory: URL?
+        if let fixturesDirectory {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: fixturesDirectory, isDirectory: &isFolder), isFolder.boolValue else {
+                throw MockServer.StartError(description: "the fixtures folder \(fixturesDirectory) does not exist or is not a folder")
+            }
+            directory = URL(fileURLWithPath: fixturesDirectory)
         }
-        // The checkout this library was built from (a SwiftPM dependency in `.build/checkouts/iotc-mock`).
-        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("fixtures")
-        if fileManager.fileExists(atPath: checkout.appendingPathComponent("roles.json").path) { return checkout }
-        return nil
+        return FixtureFiles(directory: directory, embedded: Self.embeddedFixtures)
     }
+
+    /// The repository's `fixtures/*.json` as this binary was built.
+    static let embeddedFixtures: [String: [UInt8]] = EmbeddedFiles.fixturesBase64.compactMapValues { Data(base64Encoded: $0).map(Array.init) }
 }

@@ -12,6 +12,7 @@ struct IotcMock: ParsableCommand {
         commandName: "iotc-mock",
         abstract: "An offline emulator of Azure IoT Central's identity and access REST API, with a mock Entra ID.",
         discussion: "Every option can also be set with the IOTC_MOCK_* environment variable named in its help; a flag wins.",
+        version: "iotc-mock \(MockServer.versionDescription)",
         subcommands: [Serve.self, AppCommand.self, Health.self, Token.self, Permissions.self],
         defaultSubcommand: Serve.self)
 }
@@ -31,7 +32,7 @@ struct Options: ParsableArguments {
     @Flag(help: "Keep all state in memory; nothing is written to disk. [env: IOTC_MOCK_IN_MEMORY=1]")
     var inMemory = false
 
-    @Option(help: "Folder with roles.json and application fixtures. [env: IOTC_MOCK_FIXTURES] (default: ./fixtures)")
+    @Option(help: "Folder of fixture files read before the built-in ones (roles.json, entra.json, <name>.json). [env: IOTC_MOCK_FIXTURES] (default: none, the built-in fixtures)")
     var fixtures: String?
 
     @Option(help: "Fixture that seeds an empty store: fixtures/<name>.json. [env: IOTC_MOCK_FIXTURE] (default: default)")
@@ -229,17 +230,14 @@ struct Token: ParsableCommand {
 struct Permissions: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the operation × role permissions table as Markdown.")
 
-    @Option(help: "Folder with roles.json. [env: IOTC_MOCK_FIXTURES] (default: ./fixtures)")
+    @Option(help: "Folder of fixture files read before the built-in ones. [env: IOTC_MOCK_FIXTURES] (default: none)")
     var fixtures: String?
 
     func run() throws {
         var configuration = MockServerConfiguration()
         configuration.fixturesDirectory = fixtures ?? ProcessInfo.processInfo.environment["IOTC_MOCK_FIXTURES"]
-        guard let directory = configuration.resolvedFixturesDirectory() else {
-            throw ValidationError("cannot find the fixtures folder (roles.json); pass --fixtures DIR")
-        }
         let fixture: Fixture
-        do { fixture = try Fixture.load(directory: directory, name: "default") } catch {
+        do { fixture = try Fixture.load(files: configuration.fixtureFiles(), name: "default") } catch {
             throw ValidationError("fixture: \(error)")
         }
         FileHandle.standardOutput.write(Data(PermissionsDocument.markdown(fixture: fixture).utf8))
