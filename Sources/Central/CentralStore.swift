@@ -59,7 +59,11 @@ public final class CentralStore: Sendable {
             UNIQUE (app_id, email_key),
             UNIQUE (app_id, tenant_id, object_id)
         );
+        """,
+        // The port of its own an application asked for (0: any free one); NULL: none.
         """
+        ALTER TABLE applications ADD COLUMN port INTEGER CHECK (port BETWEEN 0 AND 65535);
+        """,
     ]
 
     /// Opens the store on `database` and brings its schema up to date.
@@ -82,8 +86,9 @@ public final class CentralStore: Sendable {
         let app = fixture.application
         try database.transaction { tx in
             try tx.query(
-                "INSERT INTO applications (id, subdomain, display_name, signing_key, fixture, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                [.text(app.id), .text(app.subdomain), .text(app.displayName), .blob(app.signingKey), .text(fixture.name), .integer(now)])
+                "INSERT INTO applications (id, subdomain, display_name, signing_key, fixture, created_ms, port) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text(app.id), .text(app.subdomain), .text(app.displayName), .blob(app.signingKey), .text(fixture.name), .integer(now),
+                 app.port.map { .integer(Int64($0)) } ?? .null])
             try Self.insertContents(of: fixture, in: tx)
         }
     }
@@ -139,18 +144,20 @@ public final class CentralStore: Sendable {
 
     /// All applications, oldest first.
     public func applications() throws -> [Application] {
-        try database.query("SELECT id, subdomain, display_name, signing_key FROM applications ORDER BY created_ms, rowid")
+        try database.query("SELECT id, subdomain, display_name, signing_key, port FROM applications ORDER BY created_ms, rowid")
             .map(Self.application)
     }
 
     /// The application with this id (case-insensitive), or nil.
     public func application(id: String) throws -> Application? {
-        try database.query("SELECT id, subdomain, display_name, signing_key FROM applications WHERE id = ? COLLATE NOCASE", [.text(id)])
+        try database.query("SELECT id, subdomain, display_name, signing_key, port FROM applications WHERE id = ? COLLATE NOCASE", [.text(id)])
             .first.map(Self.application)
     }
 
     private static func application(_ row: SQLiteRow) -> Application {
-        Application(id: row[0].text ?? "", subdomain: row[1].text ?? "", displayName: row[2].text ?? "", signingKey: row[3].blob ?? [])
+        Application(
+            id: row[0].text ?? "", subdomain: row[1].text ?? "", displayName: row[2].text ?? "", signingKey: row[3].blob ?? [],
+            port: row[4].integer.map { Int($0) })
     }
 
     // MARK: Roles and organizations

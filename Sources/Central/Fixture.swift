@@ -58,7 +58,14 @@ public struct Fixture: Sendable {
         else {
             throw LoadError(message: "\(name).json: 'application' needs a GUID 'id', 'subdomain', 'displayName' and a base64 'signingKey' of at least 32 bytes")
         }
-        self.application = Application(id: id.lowercased(), subdomain: subdomain, displayName: displayName, signingKey: Array(key))
+        var port: Int?
+        if let value = app["port"], value != .null {
+            guard case .number(let number) = value, number.rounded() == number, (0...65535).contains(number) else {
+                throw LoadError(message: "\(name).json: the application's 'port' must be an integer from 0 (any free port) to 65535")
+            }
+            port = Int(number)
+        }
+        self.application = Application(id: id.lowercased(), subdomain: subdomain, displayName: displayName, signingKey: Array(key), port: port)
 
         self.organizations = try (appJSON["organizations"]?.arrayValue ?? []).map { (entry: JSONValue) throws(LoadError) -> Organization in
             guard let id = entry["id"]?.stringValue, let displayName = entry["displayName"]?.stringValue else {

@@ -74,6 +74,8 @@ public struct HTTPRequest: Sendable {
     public var remoteAddress: String
     /// True when the request arrived over TLS (the client used `https://`).
     public var isTLS: Bool = false
+    /// The local port the connection was accepted on (0 when unknown), for absolute URLs when `Host` names none.
+    public var localPort: Int = 0
 
     public init(
         method: String, target: String, path: String, pathSegments: [String],

@@ -411,7 +411,7 @@ public final class HTTPServer: Sendable {
             socket.close()
             return
         }
-        let ending = runConnection(stream, control: control, remote: remote)
+        let ending = runConnection(stream, control: control, remote: remote, localPort: state.withLock { $0.port })
         if ending == .graceful {
             stream.finish(
                 lingerSeconds: min(Self.lingerSeconds, max(0, configuration.readTimeout)),
@@ -437,7 +437,7 @@ public final class HTTPServer: Sendable {
 
     private enum RequestPhase { case head, body }
 
-    private func runConnection(_ stream: any ByteStream, control: ConnectionControl, remote: String) -> Ending {
+    private func runConnection(_ stream: any ByteStream, control: ConnectionControl, remote: String, localPort: Int) -> Ending {
         var parser = HTTPRequestParser(
             maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
         var chunk = [UInt8](repeating: 0, count: Self.readChunkBytes)
@@ -455,6 +455,7 @@ public final class HTTPServer: Sendable {
                 }
                 guard var request = next else { break }
                 request.remoteAddress = remote
+                request.localPort = localPort
                 request.isTLS = stream is TLSStream
                 // A graceful stop lets this request finish; the connection then closes after the response.
                 let response = handler(request)

@@ -12,9 +12,14 @@ public struct ApplicationInfo: Sendable, Equatable {
     public let displayName: String
     /// The fixture it was made from, and that a reset restores.
     public let fixture: String
-    /// `http://{subdomain}.localhost:{port}`: the base URL (add `/api/...`). Names under `.localhost` resolve to the
-    /// loopback address in curl and browsers; other clients can call the server's address with this `Host`.
+    /// The base URL (add `/api/...`): `http://{host}:{its own port}` when it has a port of its own, else
+    /// `http://{subdomain}.localhost:{server port}` (names under `.localhost` resolve to the loopback address in curl
+    /// and browsers; other clients can call the server's address with this `Host`).
     public let url: String
+    /// The same over TLS: `https://localhost:{its own port}`, or `https://{subdomain}.localhost:{server port}`.
+    public let httpsURL: String
+    /// The port this server listens on for this application alone, or nil when it has none.
+    public let port: Int?
     /// The full string of the fixture's first API token (its Administrator token), or nil if deleted or expired.
     public let adminToken: String?
     /// The application of requests without an application host name; it cannot be deleted.
@@ -23,7 +28,8 @@ public struct ApplicationInfo: Sendable, Equatable {
     public var json: JSONValue {
         .object([
             ("id", .string(id)), ("subdomain", .string(subdomain)), ("displayName", .string(displayName)),
-            ("fixture", .string(fixture)), ("url", .string(url)), ("adminToken", adminToken.map(JSONValue.string) ?? .null),
+            ("fixture", .string(fixture)), ("url", .string(url)), ("httpsUrl", .string(httpsURL)),
+            ("port", port.map { .number(Double($0)) } ?? .null), ("adminToken", adminToken.map(JSONValue.string) ?? .null),
             ("default", .bool(isDefault)),
         ])
     }
@@ -77,11 +83,20 @@ extension MockServer {
     }
 
     /// Makes an application from a fixture (default: the server's) with a fresh id and signing key, and
-    /// `subdomain` (default: `app-` and 8 hex digits).
-    /// - Throws: 400 for a subdomain that is not a DNS label or is a GUID, 404 for an unknown fixture or one that
-    ///   does not load, 409 for a subdomain in use, 400 past `maxApplications`.
-    public func createApplication(fixture fixtureName: String? = nil, subdomain: String? = nil) throws(ControlError) -> ApplicationInfo {
+    /// `subdomain` (default: `app-` and 8 hex digits). With a `port` (0: any free one; default: the fixture's
+    /// `application.port`, if any) the server also listens there for this application alone.
+    /// - Throws: 400 for a subdomain that is not a DNS label or is a GUID, or a port outside 0...65535; 404 for an
+    ///   unknown fixture or one that does not load; 409 for a subdomain or a port in use; 400 past
+    ///   `maxApplications` or `ApplicationListeners.maxListeners`.
+    public func createApplication(fixture fixtureName: String? = nil, subdomain: String? = nil, port: Int? = nil) throws(ControlError) -> ApplicationInfo {
         let source = try loadFixture(fixtureName ?? fixture.name)
+        let ownPort = port ?? source.application.port
+        if let ownPort {
+            guard (0...65535).contains(ownPort) else { throw ControlError(400, "The port must be from 0 (any free port) to 65535, not \(ownPort).") }
+            guard applicationListeners.count < ApplicationListeners.maxListeners else {
+                throw ControlError(400, "At most \(ApplicationListeners.maxListeners) applications can have a port of their own; delete some first.")
+            }
+        }
         let id = Crypto.uuid()
         let label = subdomain?.lowercased() ?? "app-" + id.prefix(8)
         guard Self.isSubdomain(label) else {
@@ -93,7 +108,8 @@ extension MockServer {
         guard registry.application(label) == nil else { throw ControlError(409, "The subdomain '\(label)' is in use.") }
         let key: [UInt8]
         do { key = try Crypto.randomBytes(32) } catch { throw ControlError(500, "No random bytes for a signing key: \(error).") }
-        let application = Application(id: id, subdomain: label, displayName: "\(source.application.displayName) (\(label))", signingKey: key)
+        let application = Application(
+            id: id, subdomain: label, displayName: "\(source.application.displayName) (\(label))", signingKey: key, port: ownPort)
         do {
             try store.insert(source.retargeted(to: application), now: clock.nowMilliseconds())
         } catch let error as SQLiteError where error.isConstraintViolation {
@@ -102,12 +118,44 @@ extension MockServer {
             throw ControlError(500, "The store could not create the application: \(error).")
         }
         try reloadRegistry()
+        if let ownPort {
+            do throws(ControlError) { try openListener(for: id, port: ownPort) } catch {
+                _ = try? store.deleteApplication(id: id)  // no application without the port it asked for
+                try reloadRegistry()
+                throw error
+            }
+        }
         return info(application)
     }
 
-    /// Deletes an application with everything in it.
+    /// Starts the listener of an application with a port of its own.
+    /// - Throws: 409 when the port is taken, 400 when it cannot be bound otherwise or past the listener limit.
+    func openListener(for applicationID: String, port: Int) throws(ControlError) {
+        var configuration = httpConfiguration
+        configuration.port = port
+        let router = self.router
+        let listener = HTTPServer(
+            configuration: configuration, handler: { router.respond(to: $0, pinned: applicationID) }, errorResponder: errorResponder)
+        do {
+            try applicationListeners.start(listener, for: applicationID)
+        } catch let error as ControlError {
+            throw error
+        } catch let error as HTTPServerError {
+            throw ControlError(error.code == EADDRINUSE ? 409 : 400, "The application cannot listen on port \(port): \(error.message).")
+        } catch {
+            throw ControlError(500, "The application cannot listen on port \(port): \(error).")
+        }
+    }
+
+    /// Deletes an application with everything in it, and closes its own port if it has one.
     /// - Throws: 404 when there is none, 409 for the default application.
     public func deleteApplication(_ idOrSubdomain: String) throws(ControlError) {
+        try deleteApplication(idOrSubdomain, from: nil)
+    }
+
+    /// `from`: the application whose own port the request came through; its listener is closed once this answer
+    /// has gone out, not under it.
+    func deleteApplication(_ idOrSubdomain: String, from pinned: String?) throws(ControlError) {
         let application = try existing(idOrSubdomain)
         guard application.id != self.application.id else {
             throw ControlError(409, "The default application cannot be deleted; reset it instead (POST /_mock/apps/\(application.id)/reset).")
@@ -117,6 +165,13 @@ extension MockServer {
             throw ControlError(500, "The store could not delete the application: \(error).")
         }
         service.invalidateCaches()
+        if let listener = applicationListeners.remove(application.id) {
+            if pinned == application.id {
+                DispatchQueue.global().async { listener.stop(gracePeriod: 2) }
+            } else {
+                listener.stop()
+            }
+        }
         try reloadRegistry()
         guard deleted else { throw ControlError(404, "No application has the id or subdomain '\(idOrSubdomain.clipped)'.") }
     }
@@ -164,11 +219,15 @@ extension MockServer {
     // MARK: Helpers
 
     func info(_ application: Application) -> ApplicationInfo {
-        ApplicationInfo(
+        let ownPort = applicationListeners.port(of: application.id)
+        let url = ownPort.map { "http://" + Self.authority(host: configuration.host, port: $0) }
+            ?? "http://\(application.subdomain).localhost:\(port)"
+        // Over TLS a name the certificate carries: `localhost` for the own port, the app's own name otherwise.
+        let httpsURL = ownPort.map { "https://localhost:\($0)" } ?? "https://\(application.subdomain).localhost:\(port)"
+        return ApplicationInfo(
             id: application.id, subdomain: application.subdomain, displayName: application.displayName,
-            fixture: fixtureName(of: application),
-            url: "http://\(application.subdomain).localhost:\(port)", adminToken: adminToken(of: application),
-            isDefault: application.id == self.application.id)
+            fixture: fixtureName(of: application), url: url, httpsURL: httpsURL, port: ownPort,
+            adminToken: adminToken(of: application), isDefault: application.id == self.application.id)
     }
 
     private func existing(_ idOrSubdomain: String) throws(ControlError) -> Application {

@@ -9,7 +9,8 @@ extension MockServer {
     /// The header that carries the control key.
     public static let controlKeyHeader = "x-iotc-mock-key"
 
-    func control(_ request: HTTPRequest) -> HTTPResponse {
+    /// `pinned`: the application whose own port the request came through, if any.
+    func control(_ request: HTTPRequest, pinned: String?) -> HTTPResponse {
         // Literal segments compare ignoring case, as on /api (ids and subdomains are looked up without case anyway).
         var path = Array(request.pathSegments.dropFirst())
         if !path.isEmpty { path[0] = path[0].lowercased() }
@@ -23,7 +24,7 @@ extension MockServer {
             if path.first == "entra", let entra {
                 return HTTPResponse(entra.handleControl(method: request.method, path: Array(path.dropFirst()), body: request.body))
             }
-            return try controlOperation(request, path: path)
+            return try controlOperation(request, path: path, pinned: pinned)
         } catch {
             var reply = Self.controlReply(error.status, .object([("error", .object([("code", .string(error.code)), ("message", .string(error.message))]))]))
             if let allowed = error.allowed { reply.headers.add("Allow", allowed.joined(separator: ", ")) }
@@ -55,7 +56,7 @@ extension MockServer {
         }
     }
 
-    private func controlOperation(_ request: HTTPRequest, path: [String]) throws(ControlError) -> HTTPResponse {
+    private func controlOperation(_ request: HTTPRequest, path: [String], pinned: String?) throws(ControlError) -> HTTPResponse {
         let method = request.method
         guard request.query.isEmpty || (path == ["journal"] && method == "GET") else {
             throw ControlError(400, "This control operation takes no query parameters; send them in the JSON body.")
@@ -66,13 +67,16 @@ extension MockServer {
             case ("GET", 1, _):
                 return Self.controlReply(200, .object([("value", .array(applications().map(\.json)))]))
             case ("POST", 1, _):
-                let body = try Self.object(request.body, allowed: ["fixture", "subdomain"])
-                let created = try createApplication(fixture: try Self.string("fixture", in: body), subdomain: try Self.string("subdomain", in: body))
+                let body = try Self.object(request.body, allowed: ["fixture", "subdomain", "port"])
+                let port = try Self.integer("port", in: body)
+                if let port, !(0...65535).contains(port) { throw ControlError(400, "'port' must be from 0 (any free port) to 65535.") }
+                let created = try createApplication(
+                    fixture: try Self.string("fixture", in: body), subdomain: try Self.string("subdomain", in: body), port: port.map { Int($0) })
                 return Self.controlReply(201, created.json)
             case ("GET", 2, _):
                 return Self.controlReply(200, try applicationInfo(path[1]).json)
             case ("DELETE", 2, _):
-                try deleteApplication(path[1])
+                try deleteApplication(path[1], from: pinned)
                 return HTTPResponse(status: 204, headers: [], body: [])
             case ("POST", 3, "reset"):
                 return Self.controlReply(200, try resetApplication(path[1]).json)

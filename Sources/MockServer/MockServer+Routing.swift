@@ -7,23 +7,27 @@ import HTTP
 /// `Host`, injected faults, throttling, then IoT Central or the mock Entra ID; every answer is journaled (except the
 /// control plane's) and logged.
 extension MockServer {
-    func respond(to request: HTTPRequest) -> HTTPResponse {
+    /// Answers one request; `pinned` is the id of the application whose own port it arrived on (then `/api`
+    /// serves that application whatever the `Host` header says).
+    func respond(to request: HTTPRequest, pinned: String? = nil) -> HTTPResponse {
         let started = DispatchTime.now().uptimeNanoseconds
         let segments = request.pathSegments
         let first = segments.first?.lowercased() ?? ""
         let path = "/" + segments.joined(separator: "/")
         if first == "_mock" {
-            let response = control(request)
+            let response = control(request, pinned: pinned)
             finish(request, path: path, response: response, application: nil, outcome: RequestOutcome(), started: started, journaled: false)
             return response
         }
-        let host = request.headers["Host"] ?? authority
-        let baseURL = (request.isTLS ? "https://" : "http://") + host
+        let host = request.headers["Host"]
+        let baseURL = Self.baseURL(host: host, listening: configuration.host, port: request.localPort, tls: request.isTLS)
         var application: Application?
         var outcome = RequestOutcome()
         let response: HTTPResponse
         if first == "api" {
-            switch registry.resolve(host: host) {
+            let resolution = pinned.map { id in registry.application(id).map(ApplicationRegistry.Resolution.application) ?? .unknown(id) }
+                ?? registry.resolve(host: host)
+            switch resolution {
             case .unknown(let label):
                 response = HTTPResponse(service.errorResponse(CentralError(
                     status: 404, code: "NotFound",
@@ -52,6 +56,18 @@ extension MockServer {
         }
         finish(request, path: path, response: response, application: application, outcome: outcome, started: started, journaled: true)
         return response
+    }
+
+    /// The scheme, host and port the client used: the `Host` header with its port, or with the port the connection
+    /// arrived on when it names none (and that is not the scheme's default); the listening address when there is
+    /// no `Host` (HTTP/1.0). Every absolute URL the server answers (`nextLink`, discovery documents) starts with it.
+    static func baseURL(host: String?, listening: String, port: Int, tls: Bool) -> String {
+        let scheme = tls ? "https://" : "http://"
+        guard let host, !host.isEmpty else { return scheme + authority(host: listening, port: port) }
+        let hasPort = host.hasPrefix("[") ? host.contains("]:") : host.contains(":")
+        let defaultPort = tls ? 443 : 80
+        guard !hasPort, port > 0, port != defaultPort else { return scheme + host }
+        return scheme + host + ":" + String(port)
     }
 
     /// An `/api` request for a known application: injected faults, then throttling, then IoT Central.

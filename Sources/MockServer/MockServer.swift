@@ -35,18 +35,18 @@ public final class MockServer: Sendable {
     let requestLog: RequestLog?
     /// Set by `stop`, so `/_mock/health` answers 503 while requests drain.
     let stopping = Atomic<Bool>(false)
-    /// The absolute path of the PEM certificate the port presents to `https://` clients (trust it with
-    /// `curl --cacert`, `REQUESTS_CA_BUNDLE`, or `update-ca-certificates`).
+    /// The absolute path of the PEM file `https://` clients must trust (`curl --cacert`, `REQUESTS_CA_BUNDLE`,
+    /// `update-ca-certificates`): the data folder's certificate authorities (`tls/ca.pem`), or `--tls-cert`.
     public let certificatePath: String
     /// The mock Entra ID, when `fixtures/entra.json` exists.
     public let entra: EntraService?
     private let server: HTTPServer
-    /// The port actually bound, for answers to requests that carry no `Host` (HTTP/1.0).
-    private let boundPort: BoundPort
-
-    private final class BoundPort: Sendable {
-        let value = Atomic<Int>(0)
-    }
+    /// The listeners of applications with a port of their own.
+    let applicationListeners = ApplicationListeners()
+    /// What every listener shares: address, limits, TLS; each application listener changes the port.
+    let httpConfiguration: HTTPServerConfiguration
+    let router: Router
+    let errorResponder: @Sendable (HTTPRequestError) -> HTTPResponse
 
     /// Why the server could not start.
     public struct StartError: Error, Sendable, CustomStringConvertible {
@@ -103,24 +103,26 @@ public final class MockServer: Sendable {
         }
         let tls: TLSContext
         do {
-            let paths: (certificatePath: String, privateKeyPath: String)
             switch (configuration.tlsCertificatePath, configuration.tlsPrivateKeyPath) {
             case (let certificate?, let key?):
                 guard configuration.tlsNames.isEmpty else {
                     throw StartError(description: "--tls-name applies to the generated certificate only, not to --tls-cert")
                 }
-                paths = (certificate, key)
+                tls = try TLSContext(certificatePath: certificate, privateKeyPath: key)
+                certificatePath = URL(fileURLWithPath: certificate).standardizedFileURL.path
             case (nil, nil):
-                // OpenSSL clients do not match `*.localhost`, so the app's own host names are named explicitly.
+                // OpenSSL clients do not match `*.localhost`, so the apps' own host names are named explicitly.
                 let appNames = ((try? store.applications()) ?? [application])
                     .flatMap { ["\($0.subdomain).localhost", "\($0.id).localhost"] }
-                    .filter { SelfSignedCertificate.isDNSName($0) }
-                paths = try SelfSignedCertificate.ensure(in: configuration.tlsDirectory, extraNames: appNames + configuration.tlsNames)
+                    .filter { CertificateAuthority.isDNSName($0) }
+                let issued = try CertificateAuthority.issue(
+                    in: configuration.tlsDirectory, extraNames: appNames + configuration.tlsNames,
+                    log: { configuration.notices?($0) })
+                tls = try TLSContext(issued)
+                certificatePath = URL(fileURLWithPath: issued.trustBundlePath).standardizedFileURL.path
             default:
                 throw StartError(description: "give both --tls-cert and --tls-key, or neither")
             }
-            tls = try TLSContext(certificatePath: paths.certificatePath, privateKeyPath: paths.privateKeyPath)
-            certificatePath = URL(fileURLWithPath: paths.certificatePath).standardizedFileURL.path
         } catch let error as StartError {
             throw error
         } catch {
@@ -148,21 +150,20 @@ public final class MockServer: Sendable {
         http.maxConnections = configuration.maxConnections
         http.readTimeout = configuration.readTimeout
         http.tls = tls
-        let boundPort = BoundPort()
-        self.boundPort = boundPort
+        httpConfiguration = http
         let router = Router()
-        server = HTTPServer(
-            configuration: http,
-            handler: { request in router.respond(to: request) },
-            errorResponder: { [requestLog, clock] error in
-                // A request refused before it could be parsed: answered in the envelope, and logged (it has no
-                // method, path or application to journal).
-                let response = service.errorResponse(CentralError(status: error.status, code: Self.code(for: error.status), message: error.reason))
-                requestLog?.log(JournalEntry(
-                    time: clock.nowMilliseconds(), requestID: response.header(CentralService.requestIDHeader), method: "-", path: "-",
-                    application: nil, status: error.status, outcome: RequestOutcome(reason: error.reason), durationMilliseconds: 0), subdomain: nil)
-                return HTTPResponse(response)
-            })
+        self.router = router
+        let errorResponder: @Sendable (HTTPRequestError) -> HTTPResponse = { [requestLog, clock] error in
+            // A request refused before it could be parsed: answered in the envelope, and logged (it has no
+            // method, path or application to journal).
+            let response = service.errorResponse(CentralError(status: error.status, code: Self.code(for: error.status), message: error.reason))
+            requestLog?.log(JournalEntry(
+                time: clock.nowMilliseconds(), requestID: response.header(CentralService.requestIDHeader), method: "-", path: "-",
+                application: nil, status: error.status, outcome: RequestOutcome(reason: error.reason), durationMilliseconds: 0), subdomain: nil)
+            return HTTPResponse(response)
+        }
+        self.errorResponder = errorResponder
+        server = HTTPServer(configuration: http, handler: { request in router.respond(to: request, pinned: nil) }, errorResponder: errorResponder)
         router.server = self
     }
 
@@ -171,27 +172,35 @@ public final class MockServer: Sendable {
         // @unchecked: `server` is written once, in `init`, before the listener starts.
         weak var server: MockServer?
 
-        func respond(to request: HTTPRequest) -> HTTPResponse {
+        /// Answers `request`; `pinned` is the id of the application whose own port it arrived on, if any.
+        func respond(to request: HTTPRequest, pinned: String?) -> HTTPResponse {
             guard let server else { return HTTPResponse(status: 503, headers: [], body: []) }
-            return server.respond(to: request)
+            return server.respond(to: request, pinned: pinned)
         }
     }
 
-    /// `host:port` of the listener, for requests that carry no `Host` (HTTP/1.0).
-    var authority: String { Self.authority(host: configuration.host, port: boundPort.value.load(ordering: .relaxed)) }
-
-    /// Starts listening. After it returns, `port` and `baseURL` are final.
-    /// - Throws: `StartError` when the address cannot be bound.
+    /// Starts listening: the server's port, then the port of each application that has one of its own. After it
+    /// returns, `port`, `baseURL` and the applications' ports are final.
+    /// - Throws: `StartError` when an address cannot be bound (nothing listens then).
     public func start() throws {
         do { try server.start() } catch { throw StartError(description: "\(error)") }
-        boundPort.value.store(server.port, ordering: .relaxed)
+        for application in registry.all {
+            guard let port = application.port else { continue }
+            do throws(ControlError) {
+                try openListener(for: application.id, port: port)
+            } catch {
+                stop()
+                throw StartError(description: "application \(application.subdomain): \(error.message)")
+            }
+        }
     }
 
     /// Stops listening and closes every connection. With a `gracePeriod` (seconds), requests in progress finish
     /// and are answered first (SIGINT/SIGTERM use 10 s).
     public func stop(gracePeriod: Double = 0) {
         stopping.store(true, ordering: .relaxed)
-        server.stop(gracePeriod: gracePeriod)
+        let servers = [server] + applicationListeners.removeAll()
+        DispatchQueue.concurrentPerform(iterations: servers.count) { servers[$0].stop(gracePeriod: gracePeriod) }
     }
 
     /// The bound port (the chosen one when configured with 0).

@@ -48,6 +48,9 @@ public struct MockServerConfiguration: Sendable {
     /// Throttle each application to this many requests per second with 429 (`--throttle` sets IoT Central's 20;
     /// `IOTC_MOCK_THROTTLE`), or nil for no throttling. `POST /_mock/throttling` changes it at run time.
     public var throttleRequestsPerSecond: Int?
+    /// Receives one line for each certificate authority or TLS certificate made at start, with its names and path
+    /// (the command line writes them to standard error); nil drops them.
+    public var notices: (@Sendable (String) -> Void)?
     /// Requests the journal keeps (`GET /_mock/journal`).
     public var journalCapacity: Int = 1000
 
@@ -67,8 +70,9 @@ public struct MockServerConfiguration: Sendable {
         ((inMemory ? tlsDirectory : dataDirectory) as NSString).appendingPathComponent("entra-signing-key.pem")
     }
 
-    /// Where the self-signed certificate lives: `<data dir>/tls`, or with `--in-memory` a per-user folder in the
-    /// temporary directory, so that its path (and the trust a user gave it) stays the same across runs.
+    /// Where the certificate authority lives (`ca.pem`, `ca-key.pem`): `<data dir>/tls`, or with `--in-memory` a
+    /// per-user folder in the temporary directory, so that its path (and the trust a user gave it) stays the same
+    /// across runs.
     public var tlsDirectory: String {
         if inMemory { return (NSTemporaryDirectory() as NSString).appendingPathComponent("iotc-mock-tls-\(getuid())") }
         return (dataDirectory as NSString).appendingPathComponent("tls")

@@ -101,6 +101,7 @@ struct Options: ParsableArguments {
         guard let format = RequestLog.Format(rawValue: formatText.lowercased()) else {
             throw ValidationError("the log format must be text or json, not '\(formatText)'")
         }
+        configuration.notices = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         configuration.logFormat = try quiet || Self.boolean(environment["IOTC_MOCK_QUIET"], name: "IOTC_MOCK_QUIET") ? nil : format
         return configuration
     }
@@ -276,12 +277,15 @@ struct AppCommand: ParsableCommand {
         var fixture: String?
         @Option(help: "Its host label, e.g. team-a for team-a.localhost. [env: IOTC_MOCK_APP_SUBDOMAIN] (default: app-<8 hex digits>)")
         var subdomain: String?
+        @Option(help: "A port of its own, where the server serves this application alone; 0 picks a free one. [env: IOTC_MOCK_APP_PORT] (default: the fixture's, else none)")
+        var port: Int?
 
         func run() throws {
             let environment = ProcessInfo.processInfo.environment
-            var members: [String: String] = [:]
+            var members: [String: Any] = [:]
             members["fixture"] = fixture ?? environment["IOTC_MOCK_APP_FIXTURE"]
             members["subdomain"] = subdomain ?? environment["IOTC_MOCK_APP_SUBDOMAIN"]
+            members["port"] = try Options.integer(port, "IOTC_MOCK_APP_PORT", in: 0...65535, what: "the port")
             let body = try JSONSerialization.data(withJSONObject: members)
             try client.client().call("POST", "/_mock/apps", body: body, expecting: 201)
         }
