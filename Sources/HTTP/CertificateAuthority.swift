@@ -81,7 +81,7 @@ public enum CertificateAuthority {
         // The newest authority whose key is at hand and that stays valid a while longer.
         if let authorityKey, let authority = bundle.last(where: { X509_check_private_key($0, authorityKey) == 1 && validFor(days: renewalDays, $0) }),
            let issued = try? serverCertificate(names: names, authority: authority, authorityKey: authorityKey) {
-            log("iotc-mock: TLS certificate for \(names.joined(separator: ", ")), signed by the authority in \(bundlePath)")
+            log("TLS certificate for \(names.joined(separator: ", ")), signed by the authority in \(bundlePath)")
             return ServerCertificate(trustBundlePath: bundlePath, chainPEM: issued.chain, privateKeyPEM: issued.key, names: names, madeAuthority: false)
         }
 
@@ -99,9 +99,9 @@ public enum CertificateAuthority {
         bundle.append(authority)  // freed with the others
         try writeFile(keyPath, mode: 0o600, bytes: try pemBytes { PEM_write_bio_PrivateKey($0, key, nil, nil, 0, nil, nil) })
         try writeFile(bundlePath, mode: 0o644, bytes: pem)
-        log("iotc-mock: made a certificate authority for \(permitted.joined(separator: ", ")) in \(bundlePath) (trust this file)")
+        log("made a certificate authority for \(permitted.joined(separator: ", ")) in \(bundlePath) (trust this file)")
         let issued = try serverCertificate(names: names, authority: authority, authorityKey: key)
-        log("iotc-mock: TLS certificate for \(names.joined(separator: ", ")), signed by the authority in \(bundlePath)")
+        log("TLS certificate for \(names.joined(separator: ", ")), signed by the authority in \(bundlePath)")
         return ServerCertificate(trustBundlePath: bundlePath, chainPEM: issued.chain, privateKeyPEM: issued.key, names: names, madeAuthority: true)
     }
 

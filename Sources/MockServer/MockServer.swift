@@ -101,6 +101,8 @@ public final class MockServer: Sendable {
         } catch {
             throw StartError(description: "data folder \(configuration.dataDirectory): \(error)")
         }
+        let requestLog = configuration.logFormat.map { RequestLog(format: $0) }
+        self.requestLog = requestLog
         let tls: TLSContext
         do {
             switch (configuration.tlsCertificatePath, configuration.tlsPrivateKeyPath) {
@@ -117,7 +119,7 @@ public final class MockServer: Sendable {
                     .filter { CertificateAuthority.isDNSName($0) }
                 let issued = try CertificateAuthority.issue(
                     in: configuration.tlsDirectory, extraNames: appNames + configuration.tlsNames,
-                    log: { configuration.notices?($0) })
+                    log: { requestLog?.notice($0, time: Timestamp.nowMilliseconds()) })
                 tls = try TLSContext(issued)
                 certificatePath = URL(fileURLWithPath: issued.trustBundlePath).standardizedFileURL.path
             default:
@@ -134,7 +136,6 @@ public final class MockServer: Sendable {
         rateLimiter = RateLimiter()
         rateLimiter.requestsPerSecond = configuration.throttleRequestsPerSecond
         faults = FaultInjector()
-        requestLog = configuration.logFormat.map { RequestLog(format: $0) }
         // The mock Entra ID: its directory from fixtures/entra.json, its signing key kept beside the data.
         let entra = try Self.entraService(configuration: configuration, fixtureFiles: fixtureFiles, clock: clock)
         self.entra = entra

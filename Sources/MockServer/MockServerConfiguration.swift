@@ -43,14 +43,11 @@ public struct MockServerConfiguration: Sendable {
     /// answers loopback callers only, without a key.
     public var controlKey: String?
     /// One log line per request on standard error in this format (`--log-format`, `IOTC_MOCK_LOG_FORMAT`), or nil
-    /// for none (`--quiet`). The command line logs `text` by default; an in-process server logs nothing by default.
+    /// for none (`--quiet`); also one line for each certificate authority or TLS certificate made at start. The command line logs `text` by default; an in-process server logs nothing by default.
     public var logFormat: RequestLog.Format?
     /// Throttle each application to this many requests per second with 429 (`--throttle` sets IoT Central's 20;
     /// `IOTC_MOCK_THROTTLE`), or nil for no throttling. `POST /_mock/throttling` changes it at run time.
     public var throttleRequestsPerSecond: Int?
-    /// Receives one line for each certificate authority or TLS certificate made at start, with its names and path
-    /// (the command line writes them to standard error); nil drops them.
-    public var notices: (@Sendable (String) -> Void)?
     /// Requests the journal keeps (`GET /_mock/journal`).
     public var journalCapacity: Int = 1000
 

@@ -25,6 +25,17 @@ public final class RequestLog: Sendable {
         _ = bytes.withUnsafeBytes { Foundation.write(2, $0.baseAddress, $0.count) }
     }
 
+    /// A line about the server itself (a certificate made at start): `iotc-mock: <message>` as text, or
+    /// `{"time", "notice"}` as JSON, so the log stays one format.
+    func notice(_ message: String, time: Int64) {
+        switch format {
+        case .json:
+            write(String(decoding: JSONValue.object([("time", .string(Timestamp.iso8601(milliseconds: time))), ("notice", .string(message))]).serialized, as: UTF8.self))
+        case .text:
+            write("iotc-mock: " + message)
+        }
+    }
+
     func log(_ entry: JournalEntry, subdomain: String?) {
         switch format {
         case .json:

@@ -101,7 +101,6 @@ struct Options: ParsableArguments {
         guard let format = RequestLog.Format(rawValue: formatText.lowercased()) else {
             throw ValidationError("the log format must be text or json, not '\(formatText)'")
         }
-        configuration.notices = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         configuration.logFormat = try quiet || Self.boolean(environment["IOTC_MOCK_QUIET"], name: "IOTC_MOCK_QUIET") ? nil : format
         return configuration
     }

@@ -31,7 +31,7 @@ final class TLSTestClient {
         guard let ssl = SSL_new(context) else { SSL_CTX_free(context); throw Failure.connect }
         self.ssl = ssl
         let param = SSL_get0_param(ssl)
-        if SelfSignedCertificate.isIPAddress(name) {
+        if CertificateAuthority.isIPAddress(name) {
             X509_VERIFY_PARAM_set1_ip_asc(param, name)
         } else {
             X509_VERIFY_PARAM_set1_host(param, name, 0)
@@ -91,13 +91,15 @@ final class TLSTestClient {
         return folder
     }
 
-    static func makeServer(extraNames: [String] = []) throws -> (HTTPServer, String, URL) {
-        let folder = try Self.temporaryFolder()
-        let paths = try SelfSignedCertificate.ensure(in: folder.path, extraNames: extraNames)
+    /// A server presenting a certificate issued by the authority of `folder` (a new folder by default); returns it,
+    /// the trust bundle's path and the folder.
+    static func makeServer(extraNames: [String] = [], in existing: URL? = nil) throws -> (HTTPServer, String, URL) {
+        let folder = try existing ?? Self.temporaryFolder()
+        let issued = try CertificateAuthority.issue(in: folder.path, extraNames: extraNames)
         var configuration = HTTPServerConfiguration()
         configuration.readTimeout = 2
         configuration.headerTimeout = 2
-        configuration.tls = try TLSContext(certificatePath: paths.certificatePath, privateKeyPath: paths.privateKeyPath)
+        configuration.tls = try TLSContext(issued)
         let server = HTTPServer(
             configuration: configuration,
             handler: { request in
@@ -105,7 +107,7 @@ final class TLSTestClient {
             },
             errorResponder: { HTTPResponse(status: $0.status) })
         try server.start()
-        return (server, paths.certificatePath, folder)
+        return (server, issued.trustBundlePath, folder)
     }
 
     @Test(arguments: ["localhost", "app.localhost", "127.0.0.1", "::1", "mock.test"])
@@ -157,10 +159,10 @@ final class TLSTestClient {
     @Test func aTLSClientPastTheConnectionLimitGets503OverTLS() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let paths = try SelfSignedCertificate.ensure(in: folder.path)
+        let issued = try CertificateAuthority.issue(in: folder.path)
         var configuration = HTTPServerConfiguration()
         configuration.maxConnections = 1
-        configuration.tls = try TLSContext(certificatePath: paths.certificatePath, privateKeyPath: paths.privateKeyPath)
+        configuration.tls = try TLSContext(issued)
         let server = HTTPServer(
             configuration: configuration, handler: { _ in HTTPResponse(status: 200) },
             errorResponder: { HTTPResponse(status: $0.status, body: Array("error \($0.status)".utf8)) })
@@ -169,7 +171,7 @@ final class TLSTestClient {
         let holder = try RawClient(port: server.port)
         try holder.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         _ = try holder.readResponse()
-        let client = try TLSTestClient(port: server.port, caFile: paths.certificatePath, name: "localhost")
+        let client = try TLSTestClient(port: server.port, caFile: issued.trustBundlePath, name: "localhost")
         let reply = client.exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(reply.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"))
         #expect(reply.contains("\r\nRetry-After: 1\r\n"))
@@ -179,64 +181,85 @@ final class TLSTestClient {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         chmod(folder.path, 0o777)
-        #expect(throws: TLSError.self) { try SelfSignedCertificate.ensure(in: folder.path) }
+        #expect(throws: TLSError.self) { try CertificateAuthority.issue(in: folder.path) }
         chmod(folder.path, 0o700)
         if getuid() == 0 {
             chown(folder.path, 65534, 65534)
-            #expect(throws: TLSError.self) { try SelfSignedCertificate.ensure(in: folder.path) }
+            #expect(throws: TLSError.self) { try CertificateAuthority.issue(in: folder.path) }
         }
     }
 
-    @Test func aDamagedKeyIsReplacedAndTheCertificateLimitsItsOwnNames() throws {
-        let folder = try Self.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let paths = try SelfSignedCertificate.ensure(in: folder.path)
-        let original = try Data(contentsOf: URL(fileURLWithPath: paths.certificatePath))
-        try Data("garbage".utf8).write(to: URL(fileURLWithPath: paths.privateKeyPath))
-        _ = try SelfSignedCertificate.ensure(in: folder.path)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: paths.certificatePath)) != original)
-        _ = try TLSContext(certificatePath: paths.certificatePath, privateKeyPath: paths.privateKeyPath)
-        let bio = try #require(BIO_new_file(paths.certificatePath, "r"))
-        let certificate = try #require(PEM_read_bio_X509(bio, nil, nil, nil))
-        BIO_free(bio)
-        defer { X509_free(certificate) }
-        #expect(X509_get_ext_by_NID(certificate, NID_name_constraints, -1) >= 0)
-        #expect(throws: TLSError.self) { try SelfSignedCertificate.ensure(in: folder.path, extraNames: ["1.2.3"]) }
+    /// The certificates of a PEM file, freed after `body`.
+    static func withCertificates<T>(_ path: String, _ body: ([OpaquePointer]) throws -> T) rethrows -> T {
+        let certificates = CertificateAuthority.readCertificates(path)
+        defer { certificates.forEach { X509_free($0) } }
+        return try body(certificates)
     }
 
-    @Test func theWildcardLocalhostNameIsInTheCertificate() throws {
+    @Test func aDamagedKeyGetsANewAuthorityThatLimitsItsOwnNames() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let paths = try SelfSignedCertificate.ensure(in: folder.path)
-        let bio = try #require(BIO_new_file(paths.certificatePath, "r"))
-        defer { BIO_free(bio) }
-        let certificate = try #require(PEM_read_bio_X509(bio, nil, nil, nil))
-        defer { X509_free(certificate) }
-        // The DER of the SAN extension holds the name's bytes.
-        let index = X509_get_ext_by_NID(certificate, NID_subject_alt_name, -1)
-        let data = try #require(X509_EXTENSION_get_data(X509_get_ext(certificate, index)))
-        let der = Array(UnsafeBufferPointer(start: ASN1_STRING_get0_data(data), count: Int(ASN1_STRING_length(data))))
-        #expect(String(decoding: der, as: UTF8.self).contains("*.localhost"))
+        let first = try CertificateAuthority.issue(in: folder.path)
+        #expect(first.madeAuthority)
+        try Data("garbage".utf8).write(to: folder.appendingPathComponent("ca-key.pem"))
+        let second = try CertificateAuthority.issue(in: folder.path)
+        #expect(second.madeAuthority)
+        _ = try TLSContext(second)
+        try Self.withCertificates(second.trustBundlePath) { (authorities: [OpaquePointer]) throws in
+            #expect(authorities.count == 2)  // the first stays: servers it signed still verify
+            for authority in authorities { #expect(X509_get_ext_by_NID(authority, NID_name_constraints, -1) >= 0) }
+            #expect(CertificateAuthority.permittedNames(of: try #require(authorities.last)) == ["localhost", "127.0.0.1", "::1"])
+        }
+        #expect(throws: TLSError.self) { try CertificateAuthority.issue(in: folder.path, extraNames: ["1.2.3"]) }
     }
 
-    @Test func theCertificateIsReusedUntilANewNameIsAsked() throws {
+    @Test func theWildcardLocalhostNameIsInTheServerCertificate() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let first = try SelfSignedCertificate.ensure(in: folder.path)
-        let original = try Data(contentsOf: URL(fileURLWithPath: first.certificatePath))
-        _ = try SelfSignedCertificate.ensure(in: folder.path)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: first.certificatePath)) == original)
-        _ = try SelfSignedCertificate.ensure(in: folder.path, extraNames: ["10.1.2.3", "one.test"])
-        #expect(try Data(contentsOf: URL(fileURLWithPath: first.certificatePath)) != original)
+        let issued = try CertificateAuthority.issue(in: folder.path)
+        let chain = CertificateAuthority.certificates(pem: issued.chainPEM)
+        defer { chain.forEach { X509_free($0) } }
+        #expect(chain.count == 2)
+        #expect(CertificateAuthority.alternativeNames(of: try #require(chain.first)) == CertificateAuthority.defaultNames)
+    }
+
+    @Test func theAuthorityIsKeptAndEachStartGetsAFreshCertificateUntilANewNameIsAsked() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try CertificateAuthority.issue(in: folder.path)
+        let bundle = try Data(contentsOf: URL(fileURLWithPath: first.trustBundlePath))
+        let again = try CertificateAuthority.issue(in: folder.path, extraNames: ["app.localhost"])  // under localhost: permitted
+        #expect(!again.madeAuthority)
+        #expect(again.chainPEM != first.chainPEM && again.privateKeyPEM != first.privateKeyPEM)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first.trustBundlePath)) == bundle)
+        let wider = try CertificateAuthority.issue(in: folder.path, extraNames: ["10.1.2.3", "one.test"])
+        #expect(wider.madeAuthority)
+        let grown = try Data(contentsOf: URL(fileURLWithPath: first.trustBundlePath))
+        #expect(grown.starts(with: bundle))  // appended: what users trust only grows
         // A new name keeps the old ones: another server may still present them.
-        _ = try SelfSignedCertificate.ensure(in: folder.path, extraNames: ["two.test"])
-        let bio = try #require(BIO_new_file(first.certificatePath, "r"))
-        let certificate = try #require(PEM_read_bio_X509(bio, nil, nil, nil))
-        BIO_free(bio)
-        defer { X509_free(certificate) }
-        #expect(Set(SelfSignedCertificate.alternativeNames(of: certificate)) == Set(SelfSignedCertificate.defaultNames + ["10.1.2.3", "one.test", "two.test"]))
-        let attributes = try FileManager.default.attributesOfItem(atPath: first.privateKeyPath)
+        _ = try CertificateAuthority.issue(in: folder.path, extraNames: ["two.test"])
+        try Self.withCertificates(first.trustBundlePath) { (authorities: [OpaquePointer]) throws in
+            #expect(authorities.count == 3)
+            #expect(Set(CertificateAuthority.permittedNames(of: try #require(authorities.last))) == ["localhost", "127.0.0.1", "::1", "10.1.2.3", "one.test", "two.test"])
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent("ca-key.pem").path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        #expect(throws: TLSError.self) { try SelfSignedCertificate.ensure(in: folder.path, extraNames: ["bad name,DNS:evil"]) }
+        #expect(throws: TLSError.self) { try CertificateAuthority.issue(in: folder.path, extraNames: ["bad name,DNS:evil"]) }
+    }
+
+    @Test func aServerSignedByAnOlderAuthorityStillVerifiesAfterANewNameMadeAnother() throws {
+        let (first, bundle, folder) = try Self.makeServer()
+        defer { first.stop(); try? FileManager.default.removeItem(at: folder) }
+        let (second, sameBundle, _) = try Self.makeServer(extraNames: ["mock.test"], in: folder)
+        defer { second.stop() }
+        #expect(sameBundle == bundle)
+        #expect(try TLSTestClient(port: first.port, caFile: bundle, name: "localhost").verified)
+        #expect(try TLSTestClient(port: second.port, caFile: bundle, name: "mock.test").verified)
+        #expect(throws: TLSTestClient.Failure.self) { try TLSTestClient(port: first.port, caFile: bundle, name: "mock.test") }
+    }
+
+    @Test func nameConstraintsLeaveOutNamesUnderAnotherBase() {
+        #expect(CertificateAuthority.subtrees(["localhost", "*.localhost", "a.localhost", "x.test", "*.y.x.test", "127.0.0.1", "Localhost"])
+            == ["localhost", "x.test", "127.0.0.1"])
     }
 }
