@@ -11,9 +11,10 @@ final class MockProcess {
 
     /// Starts the binary (`--quiet`: its output pipe is read only up to the ready line, and a request log would
     /// fill it); unless `waitForReady` is false, also waits for its ready line.
-    init(dataDirectory: URL, extraArguments: [String] = [], waitForReady: Bool = true) throws {
+    init(dataDirectory: URL, extraArguments: [String] = [], environment: [String: String] = [:], waitForReady: Bool = true) throws {
         process.executableURL = Paths.binary
         process.arguments = ["--port", "0", "--quiet", "--data-dir", dataDirectory.path, "--fixtures", Paths.fixtures.path] + extraArguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = output
         process.standardError = output
         try process.run()

@@ -152,3 +152,11 @@ func expectEnvelope(_ response: RawResponse, status: Int, code: String, sourceLo
     #expect(response.header("x-ms-error-code") == code, sourceLocation: sourceLocation)
     #expect(response.header("x-ms-request-id") == requestID, sourceLocation: sourceLocation)
 }
+
+extension JSONValue {
+    /// The value as an integer, when it is a whole number.
+    var intValue: Int? {
+        guard case .number(let number) = self, number.rounded() == number, abs(number) < 9e15 else { return nil }
+        return Int(number)
+    }
+}
