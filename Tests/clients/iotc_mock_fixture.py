@@ -1,33 +1,37 @@
-import json
 import os
+import shutil
 import subprocess
 
 import pytest
 import requests
 
-IOTC_MOCK = os.environ.get("IOTC_MOCK_BINARY", "iotc-mock/.build/debug/iotc-mock")
-URL = f"http://127.0.0.1:{os.environ.get('IOTC_MOCK_PORT', '8765')}"
+IOTC_MOCK = os.environ.get("IOTC_MOCK_BINARY") or shutil.which("iotc-mock")
 
 
 @pytest.fixture(scope="session")
-def iotc_mock_url():
-    """One iotc-mock for the whole session, in memory; waits until `iotc-mock health` says it is ready."""
-    port = URL.rsplit(":", 1)[1]
-    server = subprocess.Popen([IOTC_MOCK, "serve", "--in-memory", "--quiet", "--port", port], stdout=subprocess.DEVNULL)
+def iotc_mock():
+    """One iotc-mock per pytest process (so `pytest -n auto` is safe), in memory, on a free port. Yields the fields
+    of its ready line: url, https-url, certificate, application, subdomain and token (the admin token)."""
+    if not IOTC_MOCK:
+        pytest.fail("iotc-mock is not on PATH; set IOTC_MOCK_BINARY to the binary")
+    server = subprocess.Popen([IOTC_MOCK, "serve", "--in-memory", "--quiet", "--port", "0"], stdout=subprocess.PIPE, text=True)
     try:
-        health = subprocess.run([IOTC_MOCK, "health", "--url", URL, "--wait", "30"], check=True, capture_output=True)
-        # Another server on that port would answer too: make sure it is the one just started.
-        assert json.loads(health.stdout)["pid"] == server.pid, f"port {port} is taken by another server"
-        yield URL
+        ready = server.stdout.readline().rstrip("\n")
+        if not ready.startswith("iotc-mock ready "):
+            pytest.fail(f"iotc-mock did not start: {ready!r}")
+        head, token = ready.split(" token=", 1)
+        fields = dict(field.split("=", 1) for field in head.split()[2:])
+        yield {**fields, "token": token}
     finally:
         server.terminate()
         server.wait(timeout=15)
 
 
 @pytest.fixture
-def iotc_app(iotc_mock_url):
-    """A fresh application for each test: its own users, API tokens and organizations, deleted afterwards.
-    Call it with the headers {"Host": f"{app['subdomain']}.localhost", "Authorization": app["adminToken"]}."""
-    app = requests.post(f"{iotc_mock_url}/_mock/apps").json()
+def iotc_app(iotc_mock):
+    """A fresh application for each test on a port of its own, deleted afterwards: its own users, API tokens and
+    organizations. Call f"{app['url']}/api/..." with {"Authorization": app["adminToken"]}; no Host header needed."""
+    apps = f"{iotc_mock['url']}/_mock/apps"
+    app = requests.post(apps, json={"port": 0}).json()
     yield app
-    requests.delete(f"{iotc_mock_url}/_mock/apps/{app['id']}")
+    requests.delete(f"{apps}/{app['id']}")
