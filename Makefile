@@ -1,12 +1,12 @@
 # iotc-mock: `make run` starts the emulator, `make test` runs every test. Both install what a fresh Debian
 # machine lacks first.
 SWIFT ?= swift
-APT_PACKAGES := libsqlite3-dev libssl-dev pkg-config curl python3 python3-venv
+APT_PACKAGES := libsqlite3-dev libssl-dev pkg-config curl python3 python3-venv binutils
 ARGS ?=
 BIN := .build/debug/iotc-mock
 VENV := .venv
 
-.PHONY: all deps build run test test-swift test-clients docs fuzz bench clean
+.PHONY: all deps build run test test-swift test-clients test-dist test-image dist image docs fuzz bench clean
 
 all: build
 
@@ -43,6 +43,22 @@ test-clients: deps $(VENV)/.installed
 	$(SWIFT) build --product iotc-mock
 	$(VENV)/bin/pytest -q Tests/clients
 
+# The self-contained release binary: dist/iotc-mock-<version>-linux-<arch>.tar.gz (+ .sha256; dist/latest/iotc-mock).
+dist: deps
+	release/dist.sh
+
+# The container image iotc-mock:<version> (IMAGE_TOOL=docker|podman|buildah, IMAGE_FROM=auto|source|dist).
+image: deps
+	release/image.sh
+
+# The dist binary alone in an empty folder: its dependencies, --version, the README walk-through, the binary recipe.
+test-dist: dist $(VENV)/.installed
+	$(VENV)/bin/pytest -q Tests/release/test_dist.py
+
+# The image built and its entrypoint run (buildah run --isolation chroot where containers cannot start).
+test-image: image $(VENV)/.installed
+	$(VENV)/bin/pytest -q Tests/release/test_image.py
+
 $(VENV)/.installed: Tests/clients/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/clients/requirements.txt
@@ -66,4 +82,4 @@ bench: deps
 	python3 bench/bench.py
 
 clean:
-	rm -rf .build .iotc-mock $(VENV)
+	rm -rf .build .iotc-mock $(VENV) dist
