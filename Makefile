@@ -75,10 +75,10 @@ fuzz: deps
 	Fuzz/build.sh
 	Fuzz/run.sh $(FUZZ_SECONDS)
 
-# Throughput, latency, start-up time and memory of the release build, written to BENCHMARKS.md.
+# Throughput, latency, start-up time, memory and size of the `make dist` binary, written to BENCHMARKS.md.
 bench: deps
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = "0" ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } || { echo "run: sudo apt-get install -y wrk"; exit 1; }
-	$(SWIFT) build -c release --static-swift-stdlib --product iotc-mock
+	release/dist.sh
 	python3 bench/bench.py
 
 clean:

@@ -37,6 +37,7 @@ extension MockServer {
         return Self.controlReply(healthy ? 200 : 503, .object([
             ("status", .string(healthy ? "ok" : "stopping")), ("applications", .number(Double(registry.all.count))),
             ("clockOffsetSeconds", .number(Double(clockOffsetSeconds))), ("pid", .number(Double(getpid()))),
+            ("version", .string(Self.version)),
         ]))
     }
 

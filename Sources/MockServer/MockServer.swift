@@ -207,15 +207,22 @@ public final class MockServer: Sendable {
     /// The bound port (the chosen one when configured with 0).
     public var port: Int { server.port }
 
-    /// `http://host:port`, with IPv6 hosts in brackets.
+    /// `http://host:port`, with IPv6 hosts in brackets (a wildcard address shown as the loopback address).
     public var baseURL: String { "http://" + Self.authority(host: configuration.host, port: port) }
 
     /// `https://host:port`: the same port, over TLS.
     public var httpsURL: String { "https://" + Self.authority(host: configuration.host, port: port) }
 
     /// `host:port`, with an IPv6 literal in brackets (RFC 3986 §3.2.2).
+    /// A wildcard listening address (`0.0.0.0`, `::`) is shown as the loopback address, which a client on the same
+    /// machine (or in the same container) can call.
     static func authority(host: String, port: Int) -> String {
-        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let shown = switch host {
+        case "0.0.0.0": "127.0.0.1"
+        case "::", "[::]": "::1"
+        default: host
+        }
+        return shown.contains(":") && !shown.hasPrefix("[") ? "[\(shown)]:\(port)" : "\(shown):\(port)"
     }
 
     /// The full string of the fixture's first API token in the default application, if that token still exists

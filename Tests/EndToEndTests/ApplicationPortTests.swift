@@ -115,6 +115,8 @@ import Testing
         ("example.test", "0.0.0.0", 80, false, "http://example.test"),
         ("example.test", "0.0.0.0", 443, true, "https://example.test"),
         ("example.test", "0.0.0.0", 443, false, "http://example.test:443"),
+        (nil, "0.0.0.0", 8765, false, "http://127.0.0.1:8765"),
+        (nil, "::", 8765, true, "https://[::1]:8765"),
     ])
     func baseURLsKeepTheHostAndPortTheClientUsed(host: String?, listening: String, port: Int, tls: Bool, expected: String) {
         #expect(MockServer.baseURL(host: host, listening: listening, port: port, tls: tls) == expected)

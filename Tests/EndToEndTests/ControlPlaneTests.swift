@@ -329,6 +329,7 @@ import Testing
         #expect(wrong.header("Allow") == "GET, POST")
         let health = try client.request("GET", "/_mock/health")
         #expect(health.json["pid"] == .number(Double(getpid())))
+        #expect(health.json["version"] == .string(MockServer.version))
         for bad in ["/_mock/journal?stauts=403", "/_mock/journal?Limit=1"] {
             #expect(try client.request("GET", bad).status == 400, "\(bad)")
         }

@@ -42,7 +42,7 @@ def test_the_entrypoint_serves_as_the_service_container_recipe_says(config):
                           IMAGE, json.dumps(service["env"]), key, ADMIN], capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stdout + run.stderr
     seen = json.loads(run.stdout.strip().splitlines()[-1])
-    assert seen["ready"].startswith("iotc-mock ready url=http://0.0.0.0:8765 ") and seen["ready"].endswith(" token=" + ADMIN)
+    assert seen["ready"].startswith("iotc-mock ready url=http://127.0.0.1:8765 ") and seen["ready"].endswith(" token=" + ADMIN)
     assert seen["health"] == 200 and seen["roles"] == 200
     assert seen["operator_users"] == [403, "Forbidden"]
     # Outside the container a caller is not a loopback caller: the control plane needs the key.
