@@ -62,6 +62,12 @@ import Testing
         #expect(json["subdomain"] == .string("cli-a"))
         #expect(json["adminToken"]?.stringValue?.hasPrefix("SharedAccessSignature sr=") == true)
         #expect(try Self.run(["app", "create", "--url", url], environment: ["IOTC_MOCK_APP_SUBDOMAIN": "cli-b", "IOTC_MOCK_APP_FIXTURE": "spec-examples"]).status == 0)
+        #expect(json["port"] == .null)
+        let ported = try Self.run(["app", "create", "--url", url, "--subdomain", "cli-port", "--port", "0"])
+        let port = try #require(try JSONValue.parse(Array(ported.out.utf8))["port"]?.intValue, "\(ported.out)\(ported.err)")
+        #expect(try RawHTTPClient(port: port).request("GET", "/_mock/apps/cli-port").status == 200)
+        #expect(try Self.run(["app", "create", "--url", url, "--port", "70000"]).status == 64)
+        #expect(try Self.run(["app", "delete", "--url", url, "cli-port"]).status == 0)
 
         let list = try Self.run(["app", "list", "--url", url])
         let subdomains = try JSONValue.parse(Array(list.out.utf8))["value"]?.arrayValue?.compactMap { $0["subdomain"]?.stringValue }
