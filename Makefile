@@ -1,12 +1,13 @@
 # iotc-mock: `make run` starts the emulator, `make test` runs every test. Both install what a fresh Debian
 # machine lacks first.
 SWIFT ?= swift
-APT_PACKAGES := libsqlite3-dev libssl-dev pkg-config curl python3 python3-venv binutils
+APT_PACKAGES := libsqlite3-dev libssl-dev pkg-config curl python3 python3-venv binutils iproute2 util-linux mount
 ARGS ?=
 BIN := .build/debug/iotc-mock
 VENV := .venv
+AZURE_CLI_VENV := .venv-azure-cli
 
-.PHONY: all deps build run test test-swift test-clients test-dist test-image dist image docs fuzz bench clean
+.PHONY: all deps build run test test-swift test-clients test-azure-tools test-dist test-image dist image docs fuzz bench clean
 
 all: build
 
@@ -42,6 +43,19 @@ test-swift: deps
 test-clients: deps $(VENV)/.installed
 	$(SWIFT) build --product iotc-mock
 	$(VENV)/bin/pytest -q Tests/clients
+
+# The unchanged Azure CLI, azure-identity and MSAL against the mock in drop-in mode, in private mount and network
+# namespaces (unshare; as root, or as a user where user namespaces are allowed): a hosts file and a CA bundle are
+# bind-mounted there only. The Azure CLI has a venv of its own (about a minute to install).
+test-azure-tools: deps $(VENV)/.installed $(AZURE_CLI_VENV)/.installed
+	$(SWIFT) build --product iotc-mock
+	OUTER_NAMESPACES="$$(readlink /proc/self/ns/net /proc/self/ns/mnt | tr '\n' ' ')" \
+	  unshare $$([ "$$(id -u)" = 0 ] || echo --user --map-root-user) --mount --net -- $(VENV)/bin/pytest -q -p no:cacheprovider Tests/azure
+
+$(AZURE_CLI_VENV)/.installed: Tests/azure/requirements-azure-cli.txt
+	python3 -m venv $(AZURE_CLI_VENV)
+	$(AZURE_CLI_VENV)/bin/pip install -q --disable-pip-version-check -r Tests/azure/requirements-azure-cli.txt
+	touch $@
 
 # The self-contained release binary: dist/iotc-mock-<version>-linux-<arch>.tar.gz (+ .sha256; dist/latest/iotc-mock).
 dist: deps
@@ -82,4 +96,4 @@ bench: deps
 	python3 bench/bench.py
 
 clean:
-	rm -rf .build .iotc-mock $(VENV) dist
+	rm -rf .build .iotc-mock $(VENV) $(AZURE_CLI_VENV) dist

@@ -26,13 +26,49 @@ public struct EntraDirectory: Codable, Sendable {
         public var members: [String]
     }
 
+    /// An Azure subscription of a tenant, as Azure Resource Manager lists it (`GET /subscriptions`). The mock has
+    /// no resources in it: it exists so that `az login` finds a subscription to select.
+    public struct Subscription: Codable, Sendable {
+        /// A GUID.
+        public var subscriptionId: String
+        public var displayName: String
+    }
+
     public struct Tenant: Codable, Sendable {
         public var id: String
-        /// The verified domain, e.g. `iotc-mock.example`; a tenant can be named by it in URLs.
+        /// The verified domain, e.g. `iotc-mock.example`; a tenant can be named by it in URLs. It has a dot, so no
+        /// domain is ever a path word of Azure Resource Manager (`subscriptions`, `tenants`, `metadata`).
         public var domain: String
+        /// The organization's name (`GET /tenants` shows it); the domain when the fixture names none.
+        public var displayName: String
         public var servicePrincipals: [ServicePrincipal]
         public var users: [User]
         public var groups: [Group]
+        /// Every identity of the tenant sees these (assumed: the mock has no Azure role assignments).
+        public var subscriptions: [Subscription]
+
+        enum CodingKeys: String, CodingKey {
+            case id, domain, displayName, servicePrincipals, users, groups, subscriptions
+        }
+
+        public init(
+            id: String, domain: String, displayName: String? = nil, servicePrincipals: [ServicePrincipal] = [],
+            users: [User] = [], groups: [Group] = [], subscriptions: [Subscription] = []
+        ) {
+            self.id = id; self.domain = domain; self.displayName = displayName ?? domain
+            self.servicePrincipals = servicePrincipals; self.users = users; self.groups = groups; self.subscriptions = subscriptions
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(String.self, forKey: .id)
+            domain = try container.decode(String.self, forKey: .domain)
+            displayName = try container.decodeIfPresent(String.self, forKey: .displayName) ?? domain
+            servicePrincipals = try container.decodeIfPresent([ServicePrincipal].self, forKey: .servicePrincipals) ?? []
+            users = try container.decodeIfPresent([User].self, forKey: .users) ?? []
+            groups = try container.decodeIfPresent([Group].self, forKey: .groups) ?? []
+            subscriptions = try container.decodeIfPresent([Subscription].self, forKey: .subscriptions) ?? []
+        }
 
         /// The groups `objectId` is a member of.
         public func groups(of objectId: String) -> [String] {
@@ -57,11 +93,25 @@ public struct EntraDirectory: Codable, Sendable {
     /// Decodes the directory from the bytes of a directory file; `source` names it in the error.
     /// - Throws: `LoadError` naming `source` when the bytes do not decode.
     public static func load(_ bytes: [UInt8], source: String) throws -> EntraDirectory {
+        let directory: EntraDirectory
         do {
-            return try JSONDecoder().decode(EntraDirectory.self, from: Data(bytes))
+            directory = try JSONDecoder().decode(EntraDirectory.self, from: Data(bytes))
         } catch {
             throw LoadError(description: "\(source): \(error)")
         }
+        for tenant in directory.tenants {
+            guard UUID(uuidString: tenant.id) != nil else {
+                throw LoadError(description: "\(source): the tenant id '\(tenant.id)' is not a GUID")
+            }
+            // Entra ID domains are DNS names; the dot also keeps them apart from Resource Manager's paths.
+            guard tenant.domain.contains("."), !tenant.domain.contains("/") else {
+                throw LoadError(description: "\(source): the tenant domain '\(tenant.domain)' must be a DNS name with a dot, such as contoso.example")
+            }
+            for subscription in tenant.subscriptions where UUID(uuidString: subscription.subscriptionId) == nil {
+                throw LoadError(description: "\(source): the subscription id '\(subscription.subscriptionId)' is not a GUID")
+            }
+        }
+        return directory
     }
 
     public struct LoadError: Error, Sendable, CustomStringConvertible {

@@ -1,22 +1,23 @@
 import Foundation
 import Synchronization
 
-/// The mock Microsoft Entra ID endpoints (REFERENCE.md §6): OpenID discovery (v1 and v2.0), the signing keys, and
-/// the token endpoints (v2.0 `scope=`, v1 `resource=`) for `client_credentials` and `password` grants. Errors use
-/// Entra's shape: `error`, `error_description` starting with an AADSTS code, `error_codes`, `timestamp`,
-/// `trace_id`, `correlation_id`.
+/// The mock Microsoft Entra ID: OpenID discovery (v1 and v2.0), the signing keys, instance discovery and user
+/// realm discovery (what MSAL asks before it signs in), and the token endpoints (v2.0 `scope=`, v1 `resource=`) for
+/// the `client_credentials`, `password` and `refresh_token` grants ("Microsoft identity platform and OAuth 2.0",
+/// learn.microsoft.com). Errors use Entra's shape: `error`, `error_description` starting with an AADSTS code,
+/// `error_codes`, `timestamp`, `trace_id`, `correlation_id`.
 public final class EntraService: Sendable {
     /// The directory as it is now: the fixture, plus what the control endpoint added since start.
     public var directory: EntraDirectory { current.withLock { $0 } }
     private let current: Mutex<EntraDirectory>
     public let signingKey: RSASigningKey
-    /// Lifetime of issued tokens in seconds (`expires_in`).
+    /// Lifetime of issued access tokens in seconds (`expires_in`).
     public let tokenLifetime: Int64
     /// Current Unix time in seconds.
     let clock: @Sendable () -> Int64
 
-    /// The one resource tokens are issued for (REFERENCE.md §6).
-    public static let resource = "https://apps.azureiotcentral.com"
+    /// IoT Central's resource, the default of `iotc-mock token`.
+    public static let resource = EntraResource.iotCentral.rawValue
 
     public init(directory: EntraDirectory, signingKey: RSASigningKey, tokenLifetime: Int64 = 3599,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
@@ -30,14 +31,19 @@ public final class EntraService: Sendable {
         public var tenant: String
         /// The segments after the tenant.
         public var path: [String]
-        /// `https://host:port`, for the URLs of the discovery document.
+        /// The query, percent-decoded, in order.
+        public var query: [(name: String, value: String)]
+        /// `https://host:port` as the client called it, for the URLs of the discovery documents.
         public var baseURL: String
         public var contentType: String?
         public var authorization: String?
         public var body: [UInt8]
 
-        public init(method: String, tenant: String, path: [String], baseURL: String, contentType: String? = nil, authorization: String? = nil, body: [UInt8] = []) {
-            self.method = method; self.tenant = tenant; self.path = path; self.baseURL = baseURL
+        public init(
+            method: String, tenant: String, path: [String], query: [(name: String, value: String)] = [], baseURL: String,
+            contentType: String? = nil, authorization: String? = nil, body: [UInt8] = []
+        ) {
+            self.method = method; self.tenant = tenant; self.path = path; self.query = query; self.baseURL = baseURL
             self.contentType = contentType; self.authorization = authorization; self.body = body
         }
     }
@@ -48,17 +54,26 @@ public final class EntraService: Sendable {
         public var body: [UInt8]
     }
 
+    /// The first path segments that name no tenant: the tenant-independent endpoints of Entra ID.
+    static let tenantIndependentNames: Set<String> = ["common", "organizations"]
+
     /// Answers one request. Never throws: failures are Entra error responses.
     public func handle(_ request: Request) -> Response {
         let path = request.path.map { $0.lowercased() }
-        let getPaths: [[String]] = [["v2.0", ".well-known", "openid-configuration"], [".well-known", "openid-configuration"], ["discovery", "v2.0", "keys"], ["discovery", "keys"]]
+        let tenantIndependent = Self.tenantIndependentNames.contains(request.tenant.lowercased())
+        let getPaths: [[String]] = [
+            ["v2.0", ".well-known", "openid-configuration"], [".well-known", "openid-configuration"], ["discovery", "v2.0", "keys"],
+            ["discovery", "keys"], ["discovery", "instance"],
+        ]
         let postPaths: [[String]] = [["oauth2", "v2.0", "token"], ["oauth2", "token"]]
-        if getPaths.contains(path) && request.method != "GET" || postPaths.contains(path) && request.method != "POST" {
-            var response = error(405, "invalid_request", 900_561, "The endpoint only accepts \(getPaths.contains(path) ? "GET" : "POST") requests.")
-            response.headers.append(("Allow", getPaths.contains(path) ? "GET" : "POST"))
+        let isUserRealm = path.count == 2 && path[0] == "userrealm"
+        if (getPaths.contains(path) || isUserRealm) && request.method != "GET" || postPaths.contains(path) && request.method != "POST" {
+            let allowed = postPaths.contains(path) ? "POST" : "GET"
+            var response = error(405, "invalid_request", 900_561, "The endpoint only accepts \(allowed) requests.")
+            response.headers.append(("Allow", allowed))
             return response
         }
-        if getPaths.contains(path), !["common", "organizations"].contains(request.tenant.lowercased()), directory.tenant(named: request.tenant) == nil {
+        if getPaths.contains(path), !tenantIndependent, directory.tenant(named: request.tenant) == nil {
             return error(400, "invalid_tenant", 90_002, "Tenant '\(request.tenant.prefix(100))' not found.")
         }
         switch (request.method, path) {
@@ -68,190 +83,35 @@ public final class EntraService: Sendable {
             return discovery(request, version2: false)
         case ("GET", ["discovery", "v2.0", "keys"]), ("GET", ["discovery", "keys"]):
             return json(200, ["keys": [signingKey.jwk]])
+        case ("GET", ["discovery", "instance"]):
+            return instanceDiscovery(request)
+        case ("GET", _) where isUserRealm && request.tenant.lowercased() == "common":
+            return userRealm(request.path[1])
         case ("POST", ["oauth2", "v2.0", "token"]):
             return token(request, version2: true)
         case ("POST", ["oauth2", "token"]):
             return token(request, version2: false)
         default:
-            return error(404, "invalid_request", 90_002, "The endpoint /\(request.tenant)/\(request.path.joined(separator: "/")) does not exist in this mock.")
+            return error(404, "invalid_request", 90_002, "The endpoint /\(request.tenant.prefix(100))/\(request.path.joined(separator: "/").prefix(200)) does not exist in this mock.")
         }
-    }
-
-    // MARK: Discovery
-
-    private func discovery(_ request: Request, version2: Bool) -> Response {
-        let directory = self.directory
-        let tenantID: String
-        if ["common", "organizations"].contains(request.tenant.lowercased()) {
-            tenantID = "{tenantid}"
-        } else if let tenant = directory.tenant(named: request.tenant) {
-            tenantID = tenant.id
-        } else {
-            return error(400, "invalid_tenant", 90_002, "Tenant '\(request.tenant.prefix(100))' not found.")
-        }
-        let base = "\(request.baseURL)/\(request.tenant)"
-        let document: [String: Any] = version2
-            ? [
-                "issuer": "\(request.baseURL)/\(tenantID)/v2.0",
-                "authorization_endpoint": "\(base)/oauth2/v2.0/authorize",
-                "token_endpoint": "\(base)/oauth2/v2.0/token",
-                "jwks_uri": "\(base)/discovery/v2.0/keys",
-                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-                "subject_types_supported": ["pairwise"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-                "scopes_supported": ["openid", "profile", "email", "offline_access"],
-                "tenant_region_scope": "WW",
-            ]
-            : [
-                "issuer": "https://sts.windows.net/\(tenantID)/",
-                "authorization_endpoint": "\(base)/oauth2/authorize",
-                "token_endpoint": "\(base)/oauth2/token",
-                "jwks_uri": "\(base)/discovery/keys",
-                "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
-                "subject_types_supported": ["pairwise"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            ]
-        return json(200, document)
-    }
-
-    // MARK: Tokens
-
-    private func token(_ request: Request, version2: Bool) -> Response {
-        let directory = self.directory
-        let (form, duplicate) = Self.parseForm(request.body)
-        if let duplicate {
-            return error(400, "invalid_request", 9_000_411, "The request is not properly formatted. The parameter '\(duplicate.prefix(100))' is duplicated.")
-        }
-        var clientID = form["client_id"]
-        var clientSecret = form["client_secret"]
-        if let basic = request.authorization, basic.lowercased().hasPrefix("basic "), clientSecret != nil {
-            return error(400, "invalid_request", 90_014, "The client must authenticate with one method only, not both HTTP Basic and client_secret.")
-        }
-        if let basic = request.authorization, basic.lowercased().hasPrefix("basic "),
-           let decoded = Data(base64Encoded: String(basic.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-           let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") {
-            clientID = clientID ?? String(text[..<colon]).removingPercentEncoding
-            clientSecret = clientSecret ?? String(text[text.index(after: colon)...]).removingPercentEncoding
-        }
-        guard let grantType = form["grant_type"] else {
-            return error(400, "invalid_request", 900_144, "The request body must contain the following parameter: 'grant_type'.")
-        }
-        guard let clientID, !clientID.isEmpty else {
-            return error(400, "invalid_request", 900_144, "The request body must contain the following parameter: 'client_id'.")
-        }
-        // The resource asked for: v2.0 names it in `scope` (`<resource>/.default`), v1 in `resource`.
-        let resource: String
-        if version2 {
-            guard let scope = form["scope"], !scope.isEmpty else {
-                return error(400, "invalid_request", 900_144, "The request body must contain the following parameter: 'scope'.")
-            }
-            let scopes = scope.split(separator: " ").map(String.init).filter { !["openid", "profile", "offline_access", "email"].contains($0) }
-            guard scopes.count == 1, let scope = scopes.first else {
-                return error(400, "invalid_scope", 70_011, "The provided value for the input parameter 'scope' is not valid: name exactly one resource.")
-            }
-            guard let named = Self.resource(fromScope: scope, clientCredentials: grantType == "client_credentials") else {
-                return error(400, "invalid_scope", 500_011, "The resource principal named \(scope.prefix(200)) was not found in the tenant. This mock issues tokens for \(Self.resource) only, as \(Self.resource)/.default.")
-            }
-            resource = named
-        } else {
-            guard let named = form["resource"], !named.isEmpty else {
-                return error(400, "invalid_request", 900_144, "The request body must contain the following parameter: 'resource'.")
-            }
-            guard Self.normalizedResource(named) == Self.resource else {
-                return error(400, "invalid_resource", 500_011, "The resource principal named \(named.prefix(200)) was not found in the tenant.")
-            }
-            resource = Self.resource
-        }
-        _ = resource
-
-        let tenantName = request.tenant.lowercased()
-        let tenantIndependent = tenantName == "common" || tenantName == "organizations"
-        let now = clock()
-        switch grantType {
-        case "client_credentials":
-            guard !tenantIndependent else {
-                return error(400, "invalid_request", 1_002, "Use a tenant-specific endpoint for client credentials, not /\(request.tenant)/.")
-            }
-            guard let tenant = directory.tenant(named: request.tenant) else {
-                return error(400, "invalid_tenant", 90_002, "Tenant '\(request.tenant.prefix(100))' not found.")
-            }
-            guard let principal = tenant.servicePrincipals.first(where: { $0.appId.lowercased() == clientID.lowercased() }) else {
-                return error(400, "unauthorized_client", 700_016, "Application with identifier '\(clientID.prefix(100))' was not found in the directory '\(tenant.domain)'.")
-            }
-            guard let secret = clientSecret, !secret.isEmpty else {
-                return error(401, "invalid_client", 7_000_218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-            }
-            guard principal.secrets.contains(where: { Self.constantTimeEquals($0, secret) }) else {
-                return error(401, "invalid_client", 7_000_215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(principal.appId)'.")
-            }
-            let claims = AccessTokenClaims(
-                aud: Self.resource, iss: "https://sts.windows.net/\(tenant.id)/", iat: now, nbf: now, exp: now + tokenLifetime,
-                tid: tenant.id, oid: principal.objectId, sub: principal.objectId, idtyp: "app", appid: principal.appId, appidacr: "1")
-            return tokenResponse(claims, version2: version2)
-        case "password":
-            guard let username = form["username"], let password = form["password"] else {
-                return error(400, "invalid_request", 900_144, "The request body must contain the following parameters: 'username' and 'password'.")
-            }
-            let candidates = tenantIndependent ? directory.tenants : directory.tenant(named: request.tenant).map { [$0] } ?? []
-            guard !candidates.isEmpty else { return error(400, "invalid_tenant", 90_002, "Tenant '\(request.tenant.prefix(100))' not found.") }
-            guard let (tenant, user) = candidates.lazy.compactMap({ tenant in
-                tenant.users.first { $0.userPrincipalName.lowercased() == username.lowercased() }.map { (tenant, $0) }
-            }).first, Self.constantTimeEquals(user.password, password) else {
-                return error(400, "invalid_grant", 50_126, "Error validating credentials due to invalid username or password.")
-            }
-            guard let application = tenant.servicePrincipals.first(where: { $0.appId.lowercased() == clientID.lowercased() }) else {
-                return error(400, "unauthorized_client", 700_016, "Application with identifier '\(clientID.prefix(100))' was not found in the directory '\(tenant.domain)'.")
-            }
-            // A confidential client that sends a secret must send a right one.
-            if let secret = clientSecret, !application.secrets.contains(where: { Self.constantTimeEquals($0, secret) }) {
-                return error(401, "invalid_client", 7_000_215, "Invalid client secret provided for app '\(application.appId)'.")
-            }
-            let groups = tenant.groups(of: user.objectId)
-            let claims = AccessTokenClaims(
-                aud: Self.resource, iss: "https://sts.windows.net/\(tenant.id)/", iat: now, nbf: now, exp: now + tokenLifetime,
-                tid: tenant.id, oid: user.objectId, sub: user.objectId, idtyp: "user", appid: clientID, appidacr: "0",
-                upn: user.userPrincipalName, uniqueName: user.userPrincipalName, name: user.displayName, scp: "user_impersonation",
-                groups: groups.isEmpty ? nil : groups)
-            return tokenResponse(claims, version2: version2)
-        default:
-            return error(400, "unsupported_grant_type", 70_003, "The app requested an unsupported grant type '\(grantType.prefix(100))'.")
-        }
-    }
-
-    /// Signs `claims` into the token response of either endpoint version.
-    private func tokenResponse(_ claims: AccessTokenClaims, version2: Bool) -> Response {
-        guard let token = JSONWebToken.sign(claims, with: signingKey) else {
-            return error(500, "server_error", 50_000, "The token could not be signed.")
-        }
-        var body: [String: Any] = [
-            "token_type": "Bearer", "expires_in": tokenLifetime, "ext_expires_in": tokenLifetime, "access_token": token,
-        ]
-        if !version2 {
-            body["expires_on"] = String(claims.exp)
-            body["not_before"] = String(claims.nbf)
-            body["resource"] = Self.resource
-        }
-        return json(200, body)
     }
 
     /// Issues a token without the HTTP round trip (the `iotc-mock token` command): for a service principal named
-    /// by app id, object id or display name, or a user named by user principal name.
-    public func issueToken(for name: String, now: Int64? = nil) -> (token: String, claims: AccessTokenClaims)? {
+    /// by app id, object id or display name, or a user named by user principal name; for `resource`.
+    public func issueToken(for name: String, resource: EntraResource = .iotCentral, now: Int64? = nil) -> (token: String, claims: AccessTokenClaims)? {
         let now = now ?? clock()
         let lowered = name.lowercased()
         for tenant in self.directory.tenants {
             if let principal = tenant.servicePrincipals.first(where: { [$0.appId, $0.objectId, $0.displayName].map { $0.lowercased() }.contains(lowered) }) {
                 let claims = AccessTokenClaims(
-                    aud: Self.resource, iss: "https://sts.windows.net/\(tenant.id)/", iat: now, nbf: now, exp: now + tokenLifetime,
+                    aud: resource.audience, iss: Self.issuer(tenant.id), iat: now, nbf: now, exp: now + tokenLifetime,
                     tid: tenant.id, oid: principal.objectId, sub: principal.objectId, idtyp: "app", appid: principal.appId, appidacr: "1")
                 return JSONWebToken.sign(claims, with: signingKey).map { ($0, claims) }
             }
             if let user = tenant.users.first(where: { $0.userPrincipalName.lowercased() == lowered }) {
                 let groups = tenant.groups(of: user.objectId)
                 let claims = AccessTokenClaims(
-                    aud: Self.resource, iss: "https://sts.windows.net/\(tenant.id)/", iat: now, nbf: now, exp: now + tokenLifetime,
+                    aud: resource.audience, iss: Self.issuer(tenant.id), iat: now, nbf: now, exp: now + tokenLifetime,
                     tid: tenant.id, oid: user.objectId, sub: user.objectId, idtyp: "user", appidacr: "0",
                     upn: user.userPrincipalName, uniqueName: user.userPrincipalName, name: user.displayName, scp: "user_impersonation",
                     groups: groups.isEmpty ? nil : groups)
@@ -261,12 +121,13 @@ public final class EntraService: Sendable {
         return nil
     }
 
-    /// Verifies a bearer token for IoT Central: our key, `aud` the IoT Central resource (with or without a
-    /// trailing slash), `iss` the token's tenant in this directory, `exp`/`nbf` with five minutes of skew.
-    public func verify(_ token: String, now: Int64? = nil) throws(JSONWebToken.VerificationError) -> AccessTokenClaims {
+    /// Verifies a bearer token for an API (IoT Central by default, or Azure Resource Manager): our key, an `aud` of
+    /// that API (with or without a trailing slash), `iss` the token's tenant in this directory, `exp`/`nbf` with
+    /// five minutes of skew. Refresh tokens never verify: their audience is no API's.
+    public func verify(_ token: String, for resource: EntraResource = .iotCentral, now: Int64? = nil) throws(JSONWebToken.VerificationError) -> AccessTokenClaims {
         try JSONWebToken.verify(
-            token, keys: [signingKey], now: now ?? clock(), audiences: [Self.resource, Self.resource + "/"],
-            issuer: { [directory] tid in directory.tenant(id: tid).map { "https://sts.windows.net/\($0.id)/" } })
+            token, keys: [signingKey], now: now ?? clock(), audiences: resource.acceptedAudiences,
+            issuer: { [directory] tid in directory.tenant(id: tid).map { Self.issuer($0.id) } })
     }
 
     // MARK: Changing the directory at run time
@@ -378,22 +239,6 @@ public final class EntraService: Sendable {
 
     // MARK: Helpers
 
-    /// `https://apps.azureiotcentral.com/.default` (also with `//.default`); for user flows also
-    /// `/user_impersonation`. Nil for any other scope.
-    static func resource(fromScope scope: String, clientCredentials: Bool) -> String? {
-        for suffix in ["/.default"] + (clientCredentials ? [] : ["/user_impersonation"]) where scope.lowercased().hasSuffix(suffix) {
-            if normalizedResource(String(scope.dropLast(suffix.count))) == resource { return resource }
-        }
-        return nil
-    }
-
-    /// The resource without trailing slashes, lower-cased.
-    static func normalizedResource(_ text: String) -> String {
-        var value = text.lowercased()
-        while value.hasSuffix("/") { value.removeLast() }
-        return value
-    }
-
     /// `application/x-www-form-urlencoded`, and the first parameter name that appears more than once (Entra refuses
     /// such a request: AADSTS9000411).
     static func parseForm(_ body: [UInt8]) -> (form: [String: String], duplicate: String?) {
@@ -415,12 +260,13 @@ public final class EntraService: Sendable {
         return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    private func json(_ status: Int, _ object: [String: Any]) -> Response {
+    func json(_ status: Int, _ object: [String: Any]) -> Response {
         let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return Response(status: status, headers: [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")], body: Array(body))
     }
 
-    /// Entra's error body (REFERENCE.md §6).
+    /// Entra's error body: `error`, `error_description` starting with the AADSTS code, `error_codes`, `timestamp`,
+    /// `trace_id`, `correlation_id` ("Microsoft identity platform error codes", learn.microsoft.com).
     func error(_ status: Int, _ code: String, _ aadsts: Int, _ message: String) -> Response {
         let traceID = UUID().uuidString.lowercased(), correlationID = UUID().uuidString.lowercased()
         let formatter = ISO8601DateFormatter()

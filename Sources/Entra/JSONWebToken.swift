@@ -9,7 +9,8 @@ public enum JSONWebToken {
         var kid: String?
     }
 
-    /// Why a token was refused. Every case is a 401 for IoT Central (REFERENCE.md §2).
+    /// Why a token was refused. Every case is a 401 for IoT Central ("Authenticate and authorize IoT Central REST API
+    /// calls", learn.microsoft.com: a token that cannot be validated).
     public enum VerificationError: Error, Sendable, Equatable {
         /// Not three base64url parts of JSON, or claims of the wrong shape.
         case malformed
@@ -27,8 +28,8 @@ public enum JSONWebToken {
         case wrongIssuer(String)
     }
 
-    /// Signs `claims` with `key`: `base64url(header).base64url(claims).base64url(signature)`.
-    public static func sign(_ claims: AccessTokenClaims, with key: RSASigningKey) -> String? {
+    /// Signs `claims` (an access token's, an ID token's) with `key`: `base64url(header).base64url(claims).base64url(signature)`.
+    public static func sign(_ claims: some Encodable, with key: RSASigningKey) -> String? {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let header = try? encoder.encode(Header(alg: "RS256", typ: "JWT", kid: key.keyID)),
@@ -81,7 +82,7 @@ extension JSONWebToken.VerificationError {
         case .badSignature: "its signature does not match the mock Entra ID's key."
         case .expired: "it has expired (exp is more than 5 minutes in the past by the server's clock)."
         case .notYetValid: "it is not valid yet (nbf is more than 5 minutes in the future by the server's clock)."
-        case .wrongAudience(let aud): "its audience is '\(aud.prefix(100))', not https://apps.azureiotcentral.com."
+        case .wrongAudience(let aud): "its audience is '\(aud.prefix(100))', not the API it was sent to (IoT Central takes https://apps.azureiotcentral.com, Resource Manager https://management.core.windows.net/)."
         case .wrongIssuer(let iss): "its issuer '\(iss.prefix(100))' is not the token's tenant in the mock Entra ID."
         }
     }

@@ -3,9 +3,9 @@ import Entra
 import Foundation
 import HTTP
 
-/// Routing of one request (DESIGN.md, "one request, start to end"): the control plane, the application by
-/// `Host`, injected faults, throttling, then IoT Central or the mock Entra ID; every answer is journaled (except the
-/// control plane's) and logged.
+/// Routing of one request: the control plane, the application by `Host`, injected faults, throttling, then IoT
+/// Central (`/api/...`), Azure Resource Manager's sign-in endpoints (`/subscriptions`, `/tenants`, `/metadata/...`)
+/// or the mock Entra ID (`/{tenant}/...`); every answer is journaled (except the control plane's) and logged.
 extension MockServer {
     /// Answers one request; `pinned` is the id of the application whose own port it arrived on (then `/api`
     /// serves that application whatever the `Host` header says).
@@ -36,26 +36,49 @@ extension MockServer {
                 application = found
                 (response, outcome) = serveCentral(request, path: path, application: found, baseURL: baseURL)
             }
+        } else if let resourceManager, ResourceManager.pathWords.contains(first) {
+            // Azure Resource Manager's sign-in endpoints (no tenant is named so: ids are GUIDs, domains have dots).
+            if let fault = faults.take(method: request.method, path: path, application: nil) {
+                outcome.reason = Self.faultReason(fault)
+                response = HTTPResponse(service.errorResponse(CentralError(
+                    status: fault.status, code: Self.code(for: fault.status), message: "The request failed with an injected fault.",
+                    headers: fault.retryAfterHeader, reason: outcome.reason)))
+            } else {
+                response = Self.explained(HTTPResponse(resourceManager.handle(ResourceManager.Request(
+                    method: request.method, path: segments, query: request.query, authorization: request.headers["Authorization"],
+                    baseURL: baseURL))), outcome: &outcome)
+            }
         } else if let entra, segments.count >= 2 {
             if let fault = faults.take(method: request.method, path: path, application: nil) {
-                outcome.reason = "injected fault #\(fault.id) (\(fault.method) \(fault.path), \(fault.remaining) left)"
+                outcome.reason = Self.faultReason(fault)
                 response = Self.oauthFault(fault, reason: outcome.reason ?? "")
             } else {
-                var answer = HTTPResponse(entra.handle(EntraService.Request(
-                    method: request.method, tenant: segments[0], path: Array(segments.dropFirst()), baseURL: baseURL,
-                    contentType: request.headers["Content-Type"], authorization: request.headers["Authorization"], body: request.body)))
-                if answer.status >= 400, let description = (try? JSONValue.parse(answer.body))?["error_description"]?.stringValue {
-                    // Entra's own words say why; the mock's header repeats them as for IoT Central.
-                    outcome.reason = description
-                    answer.headers.add(CentralService.reasonHeader, CentralService.headerSafe(description))
-                }
-                response = answer
+                response = Self.explained(HTTPResponse(entra.handle(EntraService.Request(
+                    method: request.method, tenant: segments[0], path: Array(segments.dropFirst()), query: request.query,
+                    baseURL: baseURL, contentType: request.headers["Content-Type"], authorization: request.headers["Authorization"],
+                    body: request.body))), outcome: &outcome)
             }
         } else {
             response = HTTPResponse(service.errorResponse(.noSuchPath(request.path)))
         }
         finish(request, path: path, response: response, application: application, outcome: outcome, started: started, journaled: true)
         return response
+    }
+
+    /// An Entra or Resource Manager refusal with the mock's reason header and journal reason: their own words
+    /// (`error_description`, or `error.message`), as IoT Central refusals carry theirs.
+    static func explained(_ response: HTTPResponse, outcome: inout RequestOutcome) -> HTTPResponse {
+        guard response.status >= 400, let body = try? JSONValue.parse(response.body),
+              let reason = body["error_description"]?.stringValue ?? body["error"]?["message"]?.stringValue
+        else { return response }
+        var answer = response
+        outcome.reason = reason
+        answer.headers.add(CentralService.reasonHeader, CentralService.headerSafe(reason))
+        return answer
+    }
+
+    static func faultReason(_ fault: FaultInjector.Fault) -> String {
+        "injected fault #\(fault.id) (\(fault.method) \(fault.path), \(fault.remaining) left)"
     }
 
     /// The scheme, host and port the client used: the `Host` header with its port, or with the port the connection
@@ -73,7 +96,7 @@ extension MockServer {
     /// An `/api` request for a known application: injected faults, then throttling, then IoT Central.
     private func serveCentral(_ request: HTTPRequest, path: String, application: Application, baseURL: String) -> (HTTPResponse, RequestOutcome) {
         if let fault = faults.take(method: request.method, path: path, application: application.id) {
-            let reason = "injected fault #\(fault.id) (\(fault.method) \(fault.path), \(fault.remaining) left)"
+            let reason = Self.faultReason(fault)
             var response = service.errorResponse(CentralError(
                 status: fault.status, code: Self.code(for: fault.status),
                 message: "The request failed with an injected fault.", headers: fault.retryAfterHeader, reason: reason))

@@ -40,7 +40,11 @@ public final class MockServer: Sendable {
     public let certificatePath: String
     /// The mock Entra ID, when `fixtures/entra.json` exists.
     public let entra: EntraService?
+    /// Azure Resource Manager's sign-in endpoints, beside the mock Entra ID.
+    public let resourceManager: ResourceManager?
     private let server: HTTPServer
+    /// The listener on `configuration.dropInPort` in drop-in mode (nil when off, or when that is the server's port).
+    private let dropInServer: HTTPServer?
     /// The listeners of applications with a port of their own.
     let applicationListeners = ApplicationListeners()
     /// What every listener shares: address, limits, TLS; each application listener changes the port.
@@ -117,8 +121,9 @@ public final class MockServer: Sendable {
                 let appNames = ((try? store.applications()) ?? [application])
                     .flatMap { ["\($0.subdomain).localhost", "\($0.id).localhost"] }
                     .filter { CertificateAuthority.isDNSName($0) }
+                let dropInNames = configuration.dropIn ? MockServerConfiguration.dropInNames : []
                 let issued = try CertificateAuthority.issue(
-                    in: configuration.tlsDirectory, extraNames: appNames + configuration.tlsNames,
+                    in: configuration.tlsDirectory, extraNames: appNames + dropInNames + configuration.tlsNames,
                     log: { requestLog?.notice($0, time: Timestamp.nowMilliseconds()) })
                 tls = try TLSContext(issued)
                 certificatePath = URL(fileURLWithPath: issued.trustBundlePath).standardizedFileURL.path
@@ -139,6 +144,7 @@ public final class MockServer: Sendable {
         // The mock Entra ID: its directory from fixtures/entra.json, its signing key kept beside the data.
         let entra = try Self.entraService(configuration: configuration, fixtureFiles: fixtureFiles, clock: clock)
         self.entra = entra
+        resourceManager = entra.map(ResourceManager.init(entra:))
         var bearerVerifier: BearerVerifier?
         if let entra { bearerVerifier = { token in Self.bearerIdentity(token, entra: entra) } }
         let service = CentralService(
@@ -165,6 +171,13 @@ public final class MockServer: Sendable {
         }
         self.errorResponder = errorResponder
         server = HTTPServer(configuration: http, handler: { request in router.respond(to: request, pinned: nil) }, errorResponder: errorResponder)
+        if configuration.dropIn, configuration.dropInPort == 0 || configuration.dropInPort != configuration.port {
+            var dropIn = http
+            dropIn.port = configuration.dropInPort
+            dropInServer = HTTPServer(configuration: dropIn, handler: { request in router.respond(to: request, pinned: nil) }, errorResponder: errorResponder)
+        } else {
+            dropInServer = nil
+        }
         router.server = self
     }
 
@@ -185,6 +198,14 @@ public final class MockServer: Sendable {
     /// - Throws: `StartError` when an address cannot be bound (nothing listens then).
     public func start() throws {
         do { try server.start() } catch { throw StartError(description: "\(error)") }
+        if let dropInServer {
+            do { try dropInServer.start() } catch {
+                server.stop()
+                let hint = configuration.dropInPort < 1024 && geteuid() != 0
+                    ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE; or choose --drop-in-port)" : ""
+                throw StartError(description: "drop-in port \(configuration.dropInPort): \(error)\(hint)")
+            }
+        }
         for application in registry.all {
             guard let port = application.port else { continue }
             do throws(ControlError) {
@@ -200,7 +221,7 @@ public final class MockServer: Sendable {
     /// and are answered first (SIGINT/SIGTERM use 10 s).
     public func stop(gracePeriod: Double = 0) {
         stopping.store(true, ordering: .relaxed)
-        let servers = [server] + applicationListeners.removeAll()
+        let servers = [server] + (dropInServer.map { [$0] } ?? []) + applicationListeners.removeAll()
         DispatchQueue.concurrentPerform(iterations: servers.count) { servers[$0].stop(gracePeriod: gracePeriod) }
     }
 
@@ -249,7 +270,8 @@ public final class MockServer: Sendable {
     /// The one line printed when ready, for people and scripts: every field is `key=value`, and the token, which
     /// contains a space, comes last so that everything after `token=` is the header value.
     public func readyLine() -> String {
-        "iotc-mock ready url=\(baseURL) https-url=\(httpsURL) certificate=\(certificatePath) application=\(application.id) subdomain=\(application.subdomain) token=\(wellKnownToken() ?? "none")"
+        let dropIn = configuration.dropIn ? " drop-in-port=\(dropInServer?.port ?? port)" : ""
+        return "iotc-mock ready url=\(baseURL) https-url=\(httpsURL) certificate=\(certificatePath)\(dropIn) application=\(application.id) subdomain=\(application.subdomain) token=\(wellKnownToken() ?? "none")"
     }
 
     /// The mock Entra ID for `configuration`: nil when the fixture files have no `entra.json`. Creates the

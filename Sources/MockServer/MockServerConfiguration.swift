@@ -20,7 +20,7 @@ public struct MockServerConfiguration: Sendable {
     /// Items per list page before a `nextLink` (assumed 100).
     public var pageSize: Int = 100
     /// The most role assignments the users of one application may hold together (`--max-role-assignments`,
-    /// `IOTC_MOCK_MAX_ROLE_ASSIGNMENTS`; default 200, REFERENCE.md §5).
+    /// `IOTC_MOCK_MAX_ROLE_ASSIGNMENTS`; default 200, assumed: see docs/fidelity.md).
     public var maxRoleAssignments: Int = 200
     /// Connections served at once.
     public var maxConnections: Int = 128
@@ -33,6 +33,17 @@ public struct MockServerConfiguration: Sendable {
     public var tlsPrivateKeyPath: String?
     /// Extra DNS names or IP addresses for the generated certificate (`--tls-name`, `IOTC_MOCK_TLS_NAMES`).
     public var tlsNames: [String] = []
+
+    /// Drop-in mode (`--drop-in`, `IOTC_MOCK_DROP_IN`): the server also listens on `dropInPort` and its generated
+    /// certificate names `dropInNames`, so that with a hosts-file entry and its certificate authority trusted,
+    /// unchanged clients reach it as `login.microsoftonline.com`, `management.azure.com` and
+    /// `<subdomain>.azureiotcentral.com`.
+    public var dropIn: Bool = false
+    /// The port drop-in mode listens on besides `port` (`--drop-in-port`, `IOTC_MOCK_DROP_IN_PORT`; default 443,
+    /// the only port unchanged clients call).
+    public var dropInPort: Int = 443
+    /// The real host names the generated certificate names in drop-in mode.
+    public static let dropInNames = ["login.microsoftonline.com", "management.azure.com", "*.azureiotcentral.com"]
 
     /// Lifetime of the Entra access tokens the mock issues, in seconds (`--token-lifetime`,
     /// `IOTC_MOCK_TOKEN_LIFETIME`; default 3599 like Entra's).

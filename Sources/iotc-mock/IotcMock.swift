@@ -47,6 +47,12 @@ struct Options: ParsableArguments {
     @Option(help: "Extra DNS name or IP address for the self-signed certificate; repeatable. [env: IOTC_MOCK_TLS_NAMES, comma-separated]")
     var tlsName: [String] = []
 
+    @Flag(help: "Drop-in mode: also listen on --drop-in-port (443) with login.microsoftonline.com, management.azure.com and *.azureiotcentral.com in the certificate, for unchanged clients behind a hosts-file entry. [env: IOTC_MOCK_DROP_IN=1]")
+    var dropIn = false
+
+    @Option(help: "The port drop-in mode listens on besides --port. [env: IOTC_MOCK_DROP_IN_PORT] (default: 443)")
+    var dropInPort: Int?
+
     @Option(help: "Lifetime of issued Entra access tokens, in seconds. [env: IOTC_MOCK_TOKEN_LIFETIME] (default: 3599)")
     var tokenLifetime: Int?
 
@@ -82,6 +88,11 @@ struct Options: ParsableArguments {
             ? (environment["IOTC_MOCK_TLS_NAMES"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             : tlsName
 
+        configuration.dropIn = try dropIn || Self.boolean(environment["IOTC_MOCK_DROP_IN"], name: "IOTC_MOCK_DROP_IN")
+        if let value = try Self.integer(dropInPort, "IOTC_MOCK_DROP_IN_PORT", in: 0...65535, what: "the drop-in port") {
+            guard configuration.dropIn else { throw ValidationError("--drop-in-port applies to drop-in mode only: add --drop-in") }
+            configuration.dropInPort = value
+        }
         if let value = try Self.integer(tokenLifetime, "IOTC_MOCK_TOKEN_LIFETIME", in: 60...86_400, what: "the token lifetime in seconds") {
             configuration.tokenLifetime = value
         }
@@ -190,14 +201,14 @@ struct Token: ParsableCommand {
     @Option(help: "User principal name from fixtures/entra.json, e.g. admin@iotc-mock.example.")
     var user: String?
 
-    @Option(help: "Must name https://apps.azureiotcentral.com, the one resource of the mock. (default: that resource)")
+    @Option(help: "The resource: https://apps.azureiotcentral.com, or Azure Resource Manager's https://management.core.windows.net/ or https://management.azure.com/. (default: IoT Central's)")
     var resource: String = EntraService.resource
 
     func validate() throws {
         guard (servicePrincipal == nil) != (user == nil) else { throw ValidationError("name exactly one of --service-principal and --user") }
-        var normalized = resource.lowercased()
-        while normalized.hasSuffix("/") { normalized.removeLast() }
-        guard normalized == EntraService.resource else { throw ValidationError("the mock issues tokens for \(EntraService.resource) only") }
+        guard EntraResource.named(resource) != nil else {
+            throw ValidationError("the mock issues tokens for \(EntraResource.allCases.map(\.rawValue).joined(separator: ", ")) only")
+        }
     }
 
     func run() throws {
@@ -209,7 +220,7 @@ struct Token: ParsableCommand {
         guard let entra = try MockServer.entraService(configuration: configuration) else {
             throw ValidationError("the fixtures folder has no entra.json")
         }
-        guard let name = servicePrincipal ?? user, let (token, claims) = entra.issueToken(for: name) else {
+        guard let name = servicePrincipal ?? user, let (token, claims) = entra.issueToken(for: name, resource: EntraResource.named(resource) ?? .iotCentral) else {
             throw ValidationError("no \(servicePrincipal != nil ? "service principal" : "user") named '\(servicePrincipal ?? user ?? "")' in the directory")
         }
         let expires = Date(timeIntervalSince1970: TimeInterval(claims.exp))
@@ -218,7 +229,8 @@ struct Token: ParsableCommand {
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSSSSS"
         let output: [String: Any] = [
             "accessToken": token, "expiresOn": formatter.string(from: expires), "expires_on": claims.exp,
-            "subscription": "00000000-0000-0000-0000-000000000000", "tenant": claims.tid, "tokenType": "Bearer",
+            "subscription": entra.directory.tenant(id: claims.tid)?.subscriptions.first?.subscriptionId ?? "00000000-0000-0000-0000-000000000000",
+            "tenant": claims.tid, "tokenType": "Bearer",
         ]
         let data = try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         FileHandle.standardOutput.write(data + Data("\n".utf8))

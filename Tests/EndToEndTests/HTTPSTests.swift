@@ -6,19 +6,6 @@ import Testing
 /// curl, a real third-party client, over https with the certificate the server generated.
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "curl is not installed (make test installs it)"))
 struct HTTPSTests {
-    func curl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-sS", "--max-time", "10"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
-
     @Test(arguments: ["127.0.0.1", "localhost", "iotc-mock.localhost", "83f94f28-4f76-40b6-b518-13b8f67f42c5.localhost"])
     func curlVerifiesTheGeneratedCertificate(_ host: String) throws {
         let server = try startServer()

@@ -34,6 +34,20 @@ func startServer(
     return server
 }
 
+/// Runs curl (a real third-party client) with `arguments`, at most 10 s; its exit status and its output and errors.
+func curl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["-sS", "--max-time", "10"] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, text)
+}
+
 /// A parsed HTTP/1.1 response.
 struct RawResponse {
     var statusLine: String

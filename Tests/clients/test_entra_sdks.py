@@ -1,5 +1,7 @@
 """MSAL and azure-identity, the real Microsoft SDKs, get tokens from the mock Entra ID over https and call
-IoT Central with them (REFERENCE.md section 6: custom authority, instance discovery off, REQUESTS_CA_BUNDLE)."""
+IoT Central with them, pointed at the mock's own port: a custom authority, instance discovery off, and the mock's
+certificate authority trusted through REQUESTS_CA_BUNDLE (which overrides `verify=` in requests). Drop-in mode, with no
+such settings, is tested with the Azure CLI in Tests/azure."""
 import msal
 import pytest
 import requests
@@ -87,10 +89,18 @@ def test_entra_errors_have_entra_shape(mock, https):
     assert grant.json()["error"] == "unsupported_grant_type"
 
 
+AZURE_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+
 def test_password_grant_for_a_group_member_user(mock, https):
     # Raw form post: MSAL's username/password flow first asks the authority host on port 443 for the user's realm.
-    response = requests.post(f"{https}/{TENANT}/oauth2/v2.0/token", data={
+    # Azure CLI's first-party public client needs no secret; a confidential client of the directory needs its own.
+    confidential = requests.post(f"{https}/{TENANT}/oauth2/v2.0/token", data={
         "grant_type": "password", "client_id": CI_APP, "scope": SCOPE,
+        "username": "operator@iotc-mock.example", "password": "iotc-mock-operator-password"})
+    assert confidential.status_code == 401 and confidential.json()["error_codes"] == [7000218]
+    response = requests.post(f"{https}/{TENANT}/oauth2/v2.0/token", data={
+        "grant_type": "password", "client_id": AZURE_CLI, "scope": SCOPE,
         "username": "operator@iotc-mock.example", "password": "iotc-mock-operator-password"})
     assert response.status_code == 200, response.text
     bearer = {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -101,11 +111,11 @@ def test_password_grant_for_a_group_member_user(mock, https):
     assert requests.get(f"{https}/api/users", params=V, headers=bearer).status_code == 200
     # The tenant-independent endpoint finds the user in its tenant.
     organizations = requests.post(f"{https}/organizations/oauth2/v2.0/token", data={
-        "grant_type": "password", "client_id": CI_APP, "scope": SCOPE,
+        "grant_type": "password", "client_id": AZURE_CLI, "scope": SCOPE,
         "username": "operator@iotc-mock.example", "password": "iotc-mock-operator-password"})
     assert organizations.status_code == 200, organizations.text
     wrong = requests.post(f"{https}/{TENANT}/oauth2/v2.0/token", data={
-        "grant_type": "password", "client_id": CI_APP, "scope": SCOPE, "username": "operator@iotc-mock.example", "password": "nope"})
+        "grant_type": "password", "client_id": AZURE_CLI, "scope": SCOPE, "username": "operator@iotc-mock.example", "password": "nope"})
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
 
 
