@@ -1,12 +1,15 @@
 """The Azure CLI, azure-identity and MSAL, called exactly as against Azure (no authority override, no instance
 discovery switch, no DNS suffix), get tokens from iotc-mock in drop-in mode, and IoT Central answers those tokens by
 role: 200 for an Administrator, 403 with the reason header for an Operator."""
+import json
+import os
+
 import msal
 import requests
 from azure.identity import AzureCliCredential, DefaultAzureCredential
 
 from conftest import (
-    ADMIN_PASSWORD, ADMIN_USER, CENTRAL, CI_APP, CI_SECRET, OPERATOR_PASSWORD, OPERATOR_USER, OUTSIDER_APP,
+    BINARY, REPO, ADMIN_PASSWORD, ADMIN_USER, CENTRAL, CI_APP, CI_SECRET, OPERATOR_PASSWORD, OPERATOR_USER, OUTSIDER_APP,
     OUTSIDER_SECRET, SUBSCRIPTION, TENANT, V, assert_administrator_and_operator,
 )
 
@@ -41,7 +44,6 @@ def test_az_login_with_username_and_password(dropin, tmp_path):
     # get-access-token for another resource than the sign-in's: the refresh token grant.
     assert_administrator_and_operator(az_token(dropin, admin), az_token(dropin, operator))
     # AzureCliCredential runs `az account get-access-token` with the signed-in account.
-    import os
     os.environ["AZURE_CONFIG_DIR"] = str(admin)
     try:
         cli_admin = AzureCliCredential().get_token(SCOPE).token
@@ -109,3 +111,53 @@ def test_the_mock_answers_the_discovery_calls_msal_makes(dropin):
     assert metadata["resourceManager"] == "https://management.azure.com/"
     # IoT Central under its real host name picks the application by subdomain.
     assert requests.get(f"{CENTRAL}/api/roles", params=V, headers={"Authorization": dropin.admin_token}).status_code == 200
+
+
+def readme_block(heading, index=0):
+    """The index-th ```sh or ```python block under the README's `## heading`."""
+    import re
+    text = (REPO / "README.md").read_text()
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(?:sh|python)\n(.*?)```", section, re.S)[index]
+
+
+def test_the_readme_default_azure_credential_block_runs_as_written(dropin, tmp_path):
+    import subprocess
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", readme_block("DefaultAzureCredential")],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env={**os.environ, "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "200"
+
+
+def test_the_readme_cloud_register_block_runs_as_written(dropin, tmp_path):
+    # The mock on its own default port and data folder, as `make run` starts it, and the README's commands verbatim.
+    import subprocess
+    server = subprocess.Popen([str(BINARY), "--quiet", "--fixtures", str(REPO / "fixtures")], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True, env={k: v for k, v in os.environ.items() if not k.startswith("IOTC_MOCK_")})
+    try:
+        assert server.stdout.readline().startswith("iotc-mock ready url=http://127.0.0.1:8765 ")
+        block = readme_block("Sign in with the Azure CLI", 2)
+        assert "az cloud register" in block
+        environment = {**os.environ, "AZURE_CONFIG_DIR": str(tmp_path / "az"), "AZURE_CORE_COLLECT_TELEMETRY": "no"}
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", block], capture_output=True, text=True, timeout=300,
+                                cwd=tmp_path, env=environment)
+        assert result.returncode == 0, result.stderr
+        token = json.loads(result.stdout[result.stdout.rindex("{\n"):])
+        assert token["tenant"] == TENANT and token["subscription"] == SUBSCRIPTION
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def test_every_call_the_tools_made_was_answered(dropin):
+    # Runs last: the journal of everything above holds no path the mock does not serve (what the tools call was
+    # found by watching this journal, not guessed).
+    journal = requests.get(f"{dropin.url}/_mock/journal", params={"limit": "1000"}).json()
+    entries = journal["value"]
+    paths = {(e["method"], e["path"]) for e in entries}
+    assert ("GET", "/subscriptions") in paths and ("GET", "/tenants") in paths
+    assert ("GET", "/common/userrealm/admin@iotc-mock.example") in paths
+    unanswered = [(e["method"], e["path"], e["status"]) for e in entries if e["status"] in (404, 405, 501)]
+    assert unanswered == []
+
