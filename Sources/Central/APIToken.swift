@@ -1,6 +1,6 @@
 import Foundation
 
-/// An API token of an application (spec definition `ApiToken`, REFERENCE.md §4).
+/// An API token of an application (spec definition `ApiToken`, the 2022-07-31 spec).
 ///
 /// The token string itself is never stored: the store keeps a random per-token `nonce`, and the string is the
 /// signature over the token's fields and that nonce (see `SharedAccessSignature`). So a token deleted and created

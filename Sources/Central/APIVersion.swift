@@ -1,4 +1,4 @@
-/// The `api-version` values of IoT Central's REST API (REFERENCE.md §1), oldest first.
+/// The `api-version` values of IoT Central's REST API (the IoT Central REST API reference), oldest first.
 public enum APIVersion: String, Sendable, CaseIterable, Comparable {
     case v1_0 = "1.0"
     case v1_1_preview = "1.1-preview"
@@ -15,11 +15,11 @@ public enum APIVersion: String, Sendable, CaseIterable, Comparable {
 
     private var ordinal: Int { Self.allCases.firstIndex(of: self) ?? 0 }
 
-    /// Whether `adGroup` users exist in this version (REFERENCE.md §1: not in 1.0).
+    /// Whether `adGroup` users exist in this version (the IoT Central REST API reference: not in 1.0).
     public var hasADGroupUsers: Bool { self != .v1_0 }
-    /// Whether role assignments may name an `organization` (REFERENCE.md §1: not in 1.0 nor 2021-04-30-preview).
+    /// Whether role assignments may name an `organization` (the IoT Central REST API reference: not in 1.0 nor 2021-04-30-preview).
     public var hasOrganizations: Bool { self != .v1_0 && self != .v2021_04_30_preview }
-    /// Whether `GET /users` takes `maxpagesize` (REFERENCE.md §1: 2022-10-31-preview).
+    /// Whether `GET /users` takes `maxpagesize` (the IoT Central REST API reference: 2022-10-31-preview).
     public var hasUserMaxPageSize: Bool { self == .v2022_10_31_preview }
 }
 
@@ -28,7 +28,7 @@ extension Set where Element == APIVersion {
     /// Every api-version: the operations of the 2022-07-31 spec are assumed to exist in the older versions too
     /// (docs/fidelity.md), except organizations.
     public static let allVersions = Set(APIVersion.allCases)
-    /// The versions with organizations (REFERENCE.md §1: not 1.0 and not 2021-04-30-preview).
+    /// The versions with organizations (the IoT Central REST API reference: not 1.0 and not 2021-04-30-preview).
     public static let organizationAPI = Set(APIVersion.allCases.filter(\.hasOrganizations))
     /// Operations found only in the 2022-10-31-preview spec (assumed absent from older versions, docs/fidelity.md).
     public static let newestPreview: Set<APIVersion> = [.v2022_10_31_preview]

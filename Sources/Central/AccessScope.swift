@@ -1,4 +1,4 @@
-/// Where an authorized operation may act (REFERENCE.md §5): the whole application, or the subtrees of some
+/// Where an authorized operation may act ("Manage users and roles in IoT Central"): the whole application, or the subtrees of some
 /// organizations (an organization role assignment covers its organization and every descendant, never a sibling
 /// or an ancestor).
 public enum AccessScope: Sendable, Equatable {

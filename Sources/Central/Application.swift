@@ -1,6 +1,6 @@
 /// An IoT Central application as the mock keeps it.
 public struct Application: Sendable, Equatable {
-    /// The application id, a lowercase GUID; also the `sr` of its API token strings (REFERENCE.md §2).
+    /// The application id, a lowercase GUID; also the `sr` of its API token strings ("Authenticate and authorize IoT Central REST API calls").
     public let id: String
     /// The host label of `https://{subdomain}.azureiotcentral.com`.
     public let subdomain: String

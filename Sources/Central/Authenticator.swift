@@ -1,4 +1,4 @@
-/// Turns an `Authorization` header into a `Principal` (REFERENCE.md §2), or refuses it with 401.
+/// Turns an `Authorization` header into a `Principal` ("Authenticate and authorize IoT Central REST API calls"), or refuses it with 401.
 public struct Authenticator: Sendable {
     public let store: CentralStore
     /// Verifies bearer tokens; without one, every `Bearer` header is refused with 401.
@@ -56,7 +56,7 @@ public struct Authenticator: Sendable {
         return (principal, token.expiryMilliseconds)
     }
 
-    /// The application users a bearer identity is (REFERENCE.md §2): a `servicePrincipal` user by tenant and object
+    /// The application users a bearer identity is ("Authenticate and authorize IoT Central REST API calls"): a `servicePrincipal` user by tenant and object
     /// id, an `email` user by any of the token's names (case-insensitively), an `adGroup` user by tenant and one of
     /// the token's groups. The permissions are the union over all of them; no match is a valid identity that is no
     /// user of the app, which authorization answers 403.

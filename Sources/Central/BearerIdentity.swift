@@ -1,4 +1,4 @@
-/// Who a verified Microsoft Entra ID bearer token names (REFERENCE.md §2, form 2). Central matches it to the
+/// Who a verified Microsoft Entra ID bearer token names ("Authenticate and authorize IoT Central REST API calls", form 2). Central matches it to the
 /// application's users; verifying the token itself is the Entra module's job, wired in by MockServer.
 public struct BearerIdentity: Sendable, Equatable {
     /// `tid`.

@@ -1,5 +1,5 @@
 /// An IoT Central error before rendering: status, `error.code`, and the first part of `error.message`.
-/// `CentralService` renders it once as the envelope of REFERENCE.md §3, adding the support sentence, the request id
+/// `CentralService` renders it once as the envelope of the spec's Error definition, adding the support sentence, the request id
 /// and the time, and the `x-ms-error-code` header.
 public struct CentralError: Error, Sendable, Equatable {
     /// HTTP status code.
@@ -23,7 +23,7 @@ public struct CentralError: Error, Sendable, Equatable {
     }
 
     /// 401: the header is missing, malformed, of another scheme, forged, expired or revoked. The message is the
-    /// one confirmed for the real service (REFERENCE.md §3); it deliberately does not say which check failed.
+    /// one confirmed for the real service (the spec's Error definition); it deliberately does not say which check failed.
     public static let unauthenticated = CentralError(
         status: 401, code: "Unauthenticated", message: "The provided authentication token is invalid.")
 
@@ -34,7 +34,7 @@ public struct CentralError: Error, Sendable, Equatable {
         return error
     }
 
-    /// 403: the caller is known but its role assignments do not allow what it asked (REFERENCE.md §3; code and
+    /// 403: the caller is known but its role assignments do not allow what it asked (the spec's Error definition; code and
     /// wording assumed). `reason` says which permission, role or scope is missing.
     public static func forbidden(_ reason: String) -> CentralError {
         CentralError(status: 403, code: "Forbidden", message: "The caller is not allowed to do this: \(reason)", reason: reason)
@@ -59,7 +59,7 @@ public struct CentralError: Error, Sendable, Equatable {
         CentralError(status: 422, code: code, message: message)
     }
 
-    /// 404 for an item that does not exist (REFERENCE.md §3; wording assumed).
+    /// 404 for an item that does not exist (the spec's Error definition; wording assumed).
     public static func notFound(_ what: String, id: String) -> CentralError {
         CentralError(status: 404, code: "NotFound", message: "The \(what) '\(id.clipped)' was not found.")
     }
@@ -69,7 +69,7 @@ public struct CentralError: Error, Sendable, Equatable {
         CentralError(status: 404, code: "NotFound", message: "No operation matches the path '\(path.clipped)'.")
     }
 
-    /// 404 for a missing or unknown `api-version` (REFERENCE.md §1: message seen for an invalid value).
+    /// 404 for a missing or unknown `api-version` (the IoT Central REST API reference: message seen for an invalid value).
     public static func invalidAPIVersion(_ value: String?) -> CentralError {
         guard let value else {
             return CentralError(
@@ -87,12 +87,12 @@ public struct CentralError: Error, Sendable, Equatable {
             headers: [("Allow", allowed.joined(separator: ", "))])
     }
 
-    /// 400 for a request the service cannot understand: not JSON, bad query values (REFERENCE.md §3; code assumed).
+    /// 400 for a request the service cannot understand: not JSON, bad query values (the spec's Error definition; code assumed).
     public static func badRequest(_ message: String) -> CentralError {
         CentralError(status: 400, code: "BadRequest", message: message)
     }
 
-    /// 422 for a body that parsed but failed validation (REFERENCE.md §3; code assumed).
+    /// 422 for a body that parsed but failed validation (the spec's Error definition; code assumed).
     public static func invalidBody(_ message: String) -> CentralError {
         CentralError(status: 422, code: "InvalidBody", message: message)
     }

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Handlers of `/api/apiTokens` (REFERENCE.md §4; spec operations ApiTokens_List, _Get, _Create, _Remove).
+/// Handlers of `/api/apiTokens` (the 2022-07-31 spec; spec operations ApiTokens_List, _Get, _Create, _Remove).
 extension CentralService {
-    /// Default lifetime of a new token when the body has no `expiry`: 365 days (REFERENCE.md §4 "about one year").
+    /// Default lifetime of a new token when the body has no `expiry`: 365 days (the 2022-07-31 spec "about one year").
     static let defaultTokenLifetimeMilliseconds: Int64 = 365 * 24 * 3600 * 1000
 
     func listAPITokens(_ context: RequestContext) throws -> Reply {

@@ -1,4 +1,4 @@
-/// Handlers of `/api/organizations` (REFERENCE.md §4-5; spec operations Organizations_List, _Get, _Create,
+/// Handlers of `/api/organizations` (the 2022-07-31 spec; "Manage users and roles in IoT Central"; spec operations Organizations_List, _Get, _Create,
 /// _Update, _Remove). An organization-scoped caller sees and changes only its organizations and their descendants.
 extension CentralService {
     /// The application's organizations as a tree, read fresh from the store.
@@ -68,7 +68,7 @@ extension CentralService {
     }
 
     /// Organizations_Remove: refused with 422 `OrganizationInUse` while it has children, or users or API tokens
-    /// with a role on it (REFERENCE.md §4 asks for a clear refusal; status and code assumed).
+    /// with a role on it (the 2022-07-31 spec asks for a clear refusal; status and code assumed).
     func removeOrganization(_ context: RequestContext) throws -> Reply {
         let (existing, tree) = try existingOrganization(context)
         try requireVisible(existing.id, context: context, tree: tree)

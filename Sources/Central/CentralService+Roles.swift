@@ -1,7 +1,7 @@
-/// Handlers of `/api/roles` (REFERENCE.md §4; spec operations Roles_List, Roles_Get).
+/// Handlers of `/api/roles` (the 2022-07-31 spec; spec operations Roles_List, Roles_Get).
 extension CentralService {
     /// Roles_List: application roles (built-in and custom) and the built-in organization roles; custom
-    /// organization roles are not listed (REFERENCE.md §4). Never more than one page.
+    /// organization roles are not listed (the 2022-07-31 spec). Never more than one page.
     func listRoles(_ context: RequestContext) -> Reply {
         let listed = context.roles.filter { $0.kind == .application || $0.isBuiltIn }
         return Reply(status: 200, body: .object([("value", .array(listed.map(\.json)))]))

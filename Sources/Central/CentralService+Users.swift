@@ -1,7 +1,7 @@
-/// Handlers of `/api/users` (REFERENCE.md §4; spec operations Users_List, _Get, _Create, _Update, _Remove).
+/// Handlers of `/api/users` (the 2022-07-31 spec; spec operations Users_List, _Get, _Create, _Update, _Remove).
 extension CentralService {
     /// Users_List: an organization-scoped caller sees the users with a role on its organizations or below
-    /// (REFERENCE.md §5).
+    /// ("Manage users and roles in IoT Central").
     func listUsers(_ context: RequestContext) throws -> Reply {
         let page = try pageRequest(context, allowsMaxPageSize: context.version.hasUserMaxPageSize)
         let result: (items: [User], next: Int64?)
@@ -69,7 +69,7 @@ extension CentralService {
         return Reply(status: 200, body: saved.json)
     }
 
-    /// Users_Update: JSON or merge-patch body; only `roles` can change (REFERENCE.md §4). `type`, `email`,
+    /// Users_Update: JSON or merge-patch body; only `roles` can change (the 2022-07-31 spec). `type`, `email`,
     /// `tenantId` and `objectId` may be repeated unchanged but not changed; `id` is read-only and ignored.
     func updateUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
@@ -93,7 +93,7 @@ extension CentralService {
     }
 
     /// Users_Remove: refused with 422 `LastAdministrator` for the last user holding Administrator
-    /// application-wide (REFERENCE.md §5).
+    /// application-wide ("Manage users and roles in IoT Central").
     func removeUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
         guard let existing = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }

@@ -3,7 +3,7 @@ import Storage
 
 /// IoT Central's REST API for one request at a time: routing through the `OperationCatalog`, api-version,
 /// authentication, authorization, the handler, and one rendering of every error as the envelope of
-/// REFERENCE.md §3. Safe to call from many threads at once.
+/// the spec's Error definition. Safe to call from many threads at once.
 public final class CentralService: Sendable {
     public let store: CentralStore
     /// Items per page of a list before a `nextLink` is given (assumed: 100, docs/fidelity.md).
@@ -17,12 +17,12 @@ public final class CentralService: Sendable {
 
     /// The response header that carries the request id on every response (assumed name, docs/fidelity.md).
     public static let requestIDHeader = "x-ms-request-id"
-    /// The mock's own response header on a 401 or 403 that says which check failed (REFERENCE.md §7).
+    /// The mock's own response header on a 401 or 403 that says which check failed (emulator convention).
     public static let reasonHeader = "x-iotc-mock-reason"
 
     /// - Parameter bearerVerifier: verifies Entra ID bearer tokens; nil refuses every bearer token with 401.
     /// - Parameter maxRoleAssignments: the most role assignments the users of one application may hold together
-    ///   (REFERENCE.md §5 mentions a cap; 200 assumed, docs/fidelity.md).
+    ///   ("Manage users and roles in IoT Central" mentions a cap; 200 assumed, docs/fidelity.md).
     public init(store: CentralStore, pageSize: Int = 100, clock: @escaping @Sendable () -> Int64 = Timestamp.nowMilliseconds,
                 bearerVerifier: BearerVerifier? = nil, maxRoleAssignments: Int = 200) {
         self.store = store
@@ -74,7 +74,7 @@ public final class CentralService: Sendable {
         render(error, requestID: Crypto.uuid(), now: clock())
     }
 
-    /// The sentence every real error message ends with (REFERENCE.md §3).
+    /// The sentence every real error message ends with (the spec's Error definition).
     public static func supportSentence(requestID: String, time: String) -> String {
         "You can contact support at https://aka.ms/iotcentral-support. Please include the following information. Request ID: \(requestID), Time: \(time)."
     }
@@ -186,7 +186,7 @@ public final class CentralService: Sendable {
     }
 
     /// The api-version of a request: exactly one known value (a value repeated identically counts once, as
-    /// clients that re-add it to a `nextLink` send it; REFERENCE.md §4).
+    /// clients that re-add it to a `nextLink` send it; the 2022-07-31 spec).
     static func apiVersion(_ values: [String]) throws(CentralError) -> APIVersion {
         guard let first = values.first else { throw .invalidAPIVersion(nil) }
         guard values.allSatisfy({ $0 == first }) else { throw .invalidAPIVersion(values.joined(separator: ",")) }
@@ -216,7 +216,7 @@ public final class CentralService: Sendable {
         }
     }
 
-    // MARK: Paging (REFERENCE.md §4: `{"value": [...], "nextLink": absolute URL}`, no nextLink on the last page)
+    // MARK: Paging (the 2022-07-31 spec: `{"value": [...], "nextLink": absolute URL}`, no nextLink on the last page)
 
     /// The cursor and page size a list request asks for.
     /// - Throws: 400 for a `$skiptoken` that is not one the mock issued, or a `maxpagesize` outside 1...100.

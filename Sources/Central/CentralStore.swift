@@ -346,13 +346,13 @@ public final class CentralStore: Sendable {
         /// Another user of the app has this tenant and object id.
         case identityInUse(userID: String)
         /// The write would leave the application without a user holding the Administrator role on the whole
-        /// application (REFERENCE.md §5).
+        /// application ("Manage users and roles in IoT Central").
         case lastAdministrator
         /// The write would raise the application's role assignments above `limit`.
         case roleAssignmentLimit(limit: Int)
     }
 
-    /// The rules a user write keeps (REFERENCE.md §5).
+    /// The rules a user write keeps ("Manage users and roles in IoT Central").
     public struct UserRules: Sendable {
         /// The role that must stay assigned, application-wide, to at least one user once one holds it.
         public var administratorRoleID: String

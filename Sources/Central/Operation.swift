@@ -1,11 +1,10 @@
 /// One operation of the IoT Central REST API: the row of the operation catalog that routing, api-version checks,
-/// authorization, the permissions document and the role × operation test all read (DESIGN.md, "the operation
-/// catalog is the spine").
+/// authorization, the permissions document and the role × operation test all read, so that they cannot drift apart.
 public struct Operation: Sendable, Equatable {
     /// Which role assignments can authorize an operation.
     public enum Scope: String, Sendable, Equatable {
         /// Only assignments on the whole application (no `organization`): API tokens, enrollment groups, file
-        /// uploads, data export, and changes to device templates and deployment manifests (REFERENCE.md §5:
+        /// uploads, data export, and changes to device templates and deployment manifests ("Manage users and roles in IoT Central":
         /// "organization users cannot use API tokens at all"; the rest assumed, docs/fidelity.md).
         case application
         /// Also an organization role assignment; the operation then acts inside that organization's subtree.

@@ -1,5 +1,5 @@
 /// Every operation of IoT Central's REST API: the 96 of the 2022-07-31 spec and the 24 more of
-/// 2022-10-31-preview, with the permission each needs (REFERENCE.md §4-5; the permission of each operation is
+/// 2022-10-31-preview, with the permission each needs (the 2022-07-31 spec; "Manage users and roles in IoT Central"; the permission of each operation is
 /// assumed where the docs are silent, docs/fidelity.md). `OperationCatalogTests` compares this table with both
 /// spec files, so no operation is missing or invented. `docs/permissions.md` is generated from it.
 public enum OperationCatalog {

@@ -1,4 +1,4 @@
-/// An organization of an application (spec definition `Organization`; REFERENCE.md §4).
+/// An organization of an application (spec definition `Organization`; the 2022-07-31 spec).
 public struct Organization: Sendable, Equatable {
     /// `^(?!-)[a-z0-9-]{1,48}[a-z0-9]$`.
     public let id: String

@@ -1,4 +1,4 @@
-/// The organizations of one application as a tree (REFERENCE.md §4: an organization without a parent is a child
+/// The organizations of one application as a tree (the 2022-07-31 spec: an organization without a parent is a child
 /// of the root). Built from a snapshot of the store; lookups are in memory.
 public struct OrganizationTree: Sendable, Equatable {
     /// Parent by organization id (nil value: a child of the root).

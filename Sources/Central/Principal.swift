@@ -2,9 +2,9 @@
 public struct Principal: Sendable, Equatable {
     /// How the caller proved who it is.
     public enum Identity: Sendable, Equatable {
-        /// An API token of the application, by id (REFERENCE.md §2, form 1).
+        /// An API token of the application, by id ("Authenticate and authorize IoT Central REST API calls", form 1).
         case apiToken(id: String)
-        /// An Entra ID identity (REFERENCE.md §2, form 2), with the ids of the app users it matched (none: 403).
+        /// An Entra ID identity ("Authenticate and authorize IoT Central REST API calls", form 2), with the ids of the app users it matched (none: 403).
         case bearer(tenantId: String, objectId: String, users: [String])
     }
 
@@ -13,7 +13,7 @@ public struct Principal: Sendable, Equatable {
     /// The permissions held on the whole application: the union over the assignments that name no organization.
     public let applicationPermissions: Set<String>
     /// The permissions held on each organization (and, through it, its descendants), by organization id: the
-    /// union over the assignments that name it (REFERENCE.md §5, "org roles act only inside their organization's
+    /// union over the assignments that name it ("Manage users and roles in IoT Central", "org roles act only inside their organization's
     /// subtree").
     public let organizationPermissions: [String: Set<String>]
     /// `apiToken:<id>` or `bearer:<tenant>/<object>`, for the journal and the log (made once: principals are

@@ -48,7 +48,7 @@ public struct RequestContext: Sendable {
     /// Refused with 422 `InvalidBody`: missing or not an array; empty (`minItems: 1`); more than 100 entries
     /// (assumed); an entry that is not an object; `role` missing or not a string, or naming no role of this
     /// application; `organization` not a string, or present in an api-version without organizations; an
-    /// organization role without an organization or an application role with one (REFERENCE.md §5); an
+    /// organization role without an organization or an application role with one ("Manage users and roles in IoT Central"); an
     /// organization that does not exist. An assignment repeated exactly is kept once (assumed).
     public func roleAssignments(in body: JSONValue, store: CentralStore) throws(CentralError) -> [RoleAssignment] {
         guard let value = body["roles"], value != .null else { throw .invalidBody("The field 'roles' is required.") }
@@ -100,7 +100,7 @@ public struct RequestContext: Sendable {
         return assignments
     }
 
-    /// Refuses (403) role assignments the caller may not give (REFERENCE.md §5): for each, the caller must hold the
+    /// Refuses (403) role assignments the caller may not give ("Manage users and roles in IoT Central"): for each, the caller must hold the
     /// operation's permission (`users.add`, `apiTokens.create`) at that assignment's organization (or
     /// application-wide for an application role), and every permission of the role there.
     public func authorizeGrant(_ assignments: [RoleAssignment], tree: OrganizationTree) throws(CentralError) {
@@ -122,7 +122,7 @@ public struct RequestContext: Sendable {
     /// Refuses (403) to change or remove an item (a user) unless the caller could have granted every one of its
     /// role assignments: it holds the operation's permission at that place and every permission of the role there.
     /// So an organization-scoped caller never touches what lies outside its organizations, and no caller demotes
-    /// or removes someone with more permissions than its own (REFERENCE.md §5).
+    /// or removes someone with more permissions than its own ("Manage users and roles in IoT Central").
     public func authorizeChange(of assignments: [RoleAssignment], tree: OrganizationTree, item: String) throws(CentralError) {
         for assignment in assignments {
             let held = principal.permissions(at: assignment.organization, in: tree)

@@ -1,4 +1,4 @@
-/// What Central decided about one request, for the journal and the request log (REFERENCE.md §7: "say exactly
+/// What Central decided about one request, for the journal and the request log (emulator convention: "say exactly
 /// why"): the operation, the permission it needs, who called, and whether authorization let it through.
 public struct RequestOutcome: Sendable, Equatable {
     /// The authorization decision.

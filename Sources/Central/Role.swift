@@ -1,14 +1,14 @@
-/// A role of an application: built-in (REFERENCE.md §5) or custom, defined in `fixtures/roles.json` or an app
+/// A role of an application: built-in ("Manage users and roles in IoT Central") or custom, defined in `fixtures/roles.json` or an app
 /// fixture. What a role allows is data: a set of permission names, never a comparison with a role's name.
 public struct Role: Sendable, Equatable {
-    /// Whether a role is assigned on the whole application or on one organization (REFERENCE.md §5).
+    /// Whether a role is assigned on the whole application or on one organization ("Manage users and roles in IoT Central").
     public enum Kind: String, Sendable, Equatable {
         case application
         case organization
     }
 
     /// The built-in Administrator role, of which at least one user must keep an application-wide assignment
-    /// (REFERENCE.md §5).
+    /// ("Manage users and roles in IoT Central").
     public static let administratorID = "ca310b8d-2f4a-44e0-a36e-957c202cd8d4"
 
     /// The role's GUID, e.g. `ca310b8d-2f4a-44e0-a36e-957c202cd8d4` for Administrator.

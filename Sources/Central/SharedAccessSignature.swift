@@ -1,7 +1,7 @@
 import Foundation
 
 /// An API token string: `SharedAccessSignature sr=<app id>&sig=<base64, URL-encoded>&skn=<token id>&se=<epoch ms>`
-/// (REFERENCE.md §2).
+/// ("Authenticate and authorize IoT Central REST API calls").
 ///
 /// The real signature algorithm is not published. The mock signs (assumed, docs/fidelity.md)
 /// `HMAC-SHA256(app signing key, "<sr>\n<skn>\n<se>\n<nonce hex>")`, where the nonce is random per token and kept

@@ -1,5 +1,5 @@
 /// A user of an application (spec definitions `User`, `EmailUser`, `ServicePrincipalUser`, `ADGroupUser`;
-/// REFERENCE.md §4). Which identity fields are set depends on `type`.
+/// the 2022-07-31 spec). Which identity fields are set depends on `type`.
 public struct User: Sendable, Equatable {
     /// The discriminator `type` of the spec.
     public enum Kind: String, Sendable, Equatable, CaseIterable {

@@ -21,7 +21,7 @@ public enum Validation {
         return !bytes.isEmpty && bytes.count <= 48 && bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
     }
 
-    /// Spec parameter `OrganizationId` (REFERENCE.md §4): pattern `^(?!-)[a-z0-9-]{1,48}[a-z0-9]$` and
+    /// Spec parameter `OrganizationId` (the 2022-07-31 spec): pattern `^(?!-)[a-z0-9-]{1,48}[a-z0-9]$` and
     /// `maxLength: 48`, so 2 to 48 characters of lower-case letters, digits and `-`, not starting with `-` and
     /// ending with a letter or digit.
     public static func isOrganizationID(_ text: String) -> Bool {

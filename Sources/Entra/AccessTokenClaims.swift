@@ -1,4 +1,4 @@
-/// The claims of a Microsoft Entra ID v1.0 access token for IoT Central (REFERENCE.md §6). Times are Unix epoch
+/// The claims of a Microsoft Entra ID v1.0 access token for IoT Central (the Microsoft identity platform docs). Times are Unix epoch
 /// seconds. User tokens carry `upn`, `unique_name`, `name` and `scp`; app tokens `appid` and `appidacr`.
 public struct AccessTokenClaims: Codable, Sendable, Equatable {
     public var aud: String

@@ -1,7 +1,7 @@
 import Central
 import Foundation
 
-/// The applications of one server, found by the `Host` header (issue #6; REFERENCE.md §1: the host label is the
+/// The applications of one server, found by the `Host` header (the IoT Central REST API reference: the host label is the
 /// subdomain or the application's GUID): `{subdomain}.{anything}` or `{app id}.{anything}`. An IP address, or a
 /// name without a dot (`localhost`, a container name), means the default application. Lookups read an in-memory
 /// copy that `reload` refreshes after the control plane changes the set.

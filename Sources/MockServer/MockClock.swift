@@ -2,7 +2,7 @@ import Central
 import Synchronization
 
 /// The server's notion of now: the system clock plus an offset that tests set through `POST /_mock/clock`, so they
-/// step past the expiry of API tokens and bearer tokens without sleeping (REFERENCE.md §7). Both the IoT Central
+/// step past the expiry of API tokens and bearer tokens without sleeping (emulator convention). Both the IoT Central
 /// service and the mock Entra ID read it; HTTP timeouts and throttling keep the real monotonic clock.
 public final class MockClock: Sendable {
     private let offset = Atomic<Int64>(0)

@@ -60,7 +60,7 @@ public struct ControlError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 }
 
-/// The control operations (issue #6), for Swift tests in-process and for the HTTP control plane under `/_mock/`.
+/// The control operations, for Swift tests in-process and for the HTTP control plane under `/_mock/`.
 extension MockServer {
     /// The most applications one server holds.
     public static let maxApplications = 1000

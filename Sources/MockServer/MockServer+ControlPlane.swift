@@ -2,7 +2,7 @@ import Central
 import Foundation
 import HTTP
 
-/// The HTTP control plane under `/_mock/` (issue #6): JSON in and out, errors as `{"error": {"code", "message"}}`.
+/// The HTTP control plane under `/_mock/`: JSON in and out, errors as `{"error": {"code", "message"}}`.
 /// `GET /_mock/health` answers anyone; everything else answers loopback callers only, or, when a control key is
 /// configured, callers that send it in `x-iotc-mock-key`.
 extension MockServer {

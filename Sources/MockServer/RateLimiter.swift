@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// IoT Central's throttling, opt-in (REFERENCE.md §4: 20 requests per second per application, across all tokens,
+/// IoT Central's throttling, opt-in (the 2022-07-31 spec: 20 requests per second per application, across all tokens,
 /// answered 429): a token bucket per application that holds `rate` requests and refills `rate` per second. Reads
 /// the monotonic clock, not the mock clock, so `POST /_mock/clock` does not refill it.
 public final class RateLimiter: @unchecked Sendable {

@@ -1,7 +1,7 @@
 import Central
 import Foundation
 
-/// One line per request on standard error (issue #6): method, path, app, principal, status, reason and
+/// One line per request on standard error: method, path, app, principal, status, reason and
 /// milliseconds, as `key=value` text or as one JSON object per line.
 public final class RequestLog: Sendable {
     public enum Format: String, Sendable, CaseIterable {

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Central
 
-/// `/api/organizations` (REFERENCE.md §4) against the spec-examples fixture: us > washington > seattle.
+/// `/api/organizations` (the 2022-07-31 spec) against the spec-examples fixture: us > washington > seattle.
 @Suite struct OrganizationTests {
     static func ids(_ json: JSONValue) -> [String] { (json["value"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue } }
 
@@ -158,7 +158,7 @@ import Testing
     }
 }
 
-/// Organization scope (REFERENCE.md §5): an organization role applies to its organization and descendants only.
+/// Organization scope ("Manage users and roles in IoT Central"): an organization role applies to its organization and descendants only.
 @Suite struct OrganizationScopeTests {
     /// spec-examples plus us > oregon, so washington has a sibling.
     static func harness() throws -> (Harness, orgAdmin: String) {

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Central
 
-/// The rules of REFERENCE.md §5 for whoever grants roles: only roles within one's own permissions, at least one
+/// The rules of "Manage users and roles in IoT Central" for whoever grants roles: only roles within one's own permissions, at least one
 /// Administrator, and a cap on role assignments per application.
 @Suite struct RoleAssignmentRuleTests {
     static func emailUser(_ email: String, _ assignments: [(String, String?)]) -> String {

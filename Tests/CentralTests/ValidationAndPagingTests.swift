@@ -169,7 +169,7 @@ import Testing
         #expect(h.call("GET", "users", version: "2022-07-31", token: h.adminToken, query: [("maxpagesize", "5")]).status == 400)
     }
 
-    /// REFERENCE.md §4: application roles (built-in and custom) and the built-in organization roles, never custom
+    /// the 2022-07-31 spec: application roles (built-in and custom) and the built-in organization roles, never custom
     /// organization roles (the default fixture's "Site Technician").
     @Test func rolesListsApplicationRolesAndBuiltInOrganizationRolesButNotCustomOrganizationRoles() throws {
         let h = try Harness()

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Central
 
-/// `iotc-mock health`, `iotc-mock app ...` and the request log of the real binary (issue #6).
+/// `iotc-mock health`, `iotc-mock app ...` and the request log of the real binary.
 @Suite struct CommandLineTests {
     /// Runs the binary to completion; returns its exit status, standard output and standard error.
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {

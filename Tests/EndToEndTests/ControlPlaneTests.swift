@@ -5,7 +5,7 @@ import Testing
 @testable import Central
 @testable import MockServer
 
-/// Several applications in one server, picked by `Host`, and the control plane under `/_mock/` (issue #6).
+/// Several applications in one server, picked by `Host`, and the control plane under `/_mock/`.
 @Suite struct MultiApplicationTests {
     static let v = "api-version=2022-07-31"
 
@@ -145,7 +145,7 @@ import Testing
     }
 }
 
-/// Clock, journal, throttling and faults (issue #6).
+/// Clock, journal, throttling and faults.
 @Suite struct ControlPlaneTests {
     static let v = "api-version=2022-07-31"
     static let operatorRole = "ae2c9854-393b-4f97-8c42-479d70ce626e"

@@ -5,7 +5,7 @@ import Testing
 @testable import MockServer
 
 /// Every operation of the catalog × each of the six built-in roles, over real HTTP: application roles unscoped,
-/// organization roles on an organization. The expected table is written here from the words of REFERENCE.md §5,
+/// organization roles on an organization. The expected table is written here from the words of "Manage users and roles in IoT Central",
 /// not derived from `fixtures/roles.json`, so a wrong permission in the data makes this test fail.
 @Suite struct RoleOperationMatrixTests {
     /// The operation's resource group and action, e.g. ("Devices", "GetProperties").

@@ -153,7 +153,7 @@ final class RawHTTPClient {
 }
 
 /// Asserts that `response` is an IoT Central error envelope with `code`, the support sentence and matching
-/// headers (REFERENCE.md §3).
+/// headers (the spec's Error definition).
 func expectEnvelope(_ response: RawResponse, status: Int, code: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(response.status == status, "body: \(response.text)", sourceLocation: sourceLocation)
     let error = response.json["error"]

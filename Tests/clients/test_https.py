@@ -1,4 +1,4 @@
-"""Python `requests` over https with the certificate the mock generated, trusted the way REFERENCE.md section 6
+"""Python `requests` over https with the certificate the mock generated, trusted the way the Microsoft identity platform docs
 says real tests must: through REQUESTS_CA_BUNDLE (which overrides a session's verify=)."""
 import pytest
 import requests
