@@ -18,7 +18,7 @@ for lib in libssl.a libcrypto.a libsqlite3.a libstdc++.a; do
   [ -f "$path" ] || { echo "dist: $lib not found (apt-get install libssl-dev libsqlite3-dev libstdc++-12-dev)" >&2; exit 1; }
   ln -s "$(realpath "$path")" "$libs/$lib"
 done
-flags=(-c release --product iotc-mock --static-swift-stdlib -Xlinker -L"$PWD/$libs" -Xswiftc -Xclang-linker -Xswiftc -static-libgcc)
+flags=(-c release --product iotc-mock --static-swift-stdlib -Xlinker -L"$PWD/$libs" -Xswiftc -Xclang-linker -Xswiftc -static-libgcc -Xswiftc -use-ld=lld)
 swift build "${flags[@]}"
 binary="$(swift build "${flags[@]}" --show-bin-path)/iotc-mock"
 
