@@ -27,7 +27,9 @@ rm -rf "$stage" "dist/$name.tar.gz" "dist/$name.tar.gz.sha256"
 mkdir -p "$stage"
 strip -o "$stage/iotc-mock" "$binary"
 cp README.md "$stage/README.md"
-tar -C dist --owner=0 --group=0 --numeric-owner -czf "dist/$name.tar.gz" "$name"
+# Reproducible: the same commit gives the same archive (file order, times and owners fixed; no gzip time stamp).
+stamp=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+tar -C dist --sort=name --mtime="@$stamp" --owner=0 --group=0 --numeric-owner -cf - "$name" | gzip -n -9 > "dist/$name.tar.gz"
 (cd dist && sha256sum "$name.tar.gz" > "$name.tar.gz.sha256")
 ln -sfn "$name" dist/latest  # a stable path for make image and make bench
 

@@ -15,6 +15,11 @@ import COpenSSL
 /// newest authority does not permit (a new `--tls-name`), a new authority is made for all the names so far and
 /// appended to the bundle: servers signed by an older one keep verifying against the same file.
 ///
+/// Each running server holds a shared lock on a lease file of the authority that signed its certificate
+/// (`in-use-<fingerprint>.lock`, released when the process ends). Past `maxBundled` authorities the oldest are
+/// dropped from the bundle, but never one that a running server holds: a long-running server keeps verifying
+/// however many starts with new names come after it.
+///
 /// Authorities are ECDSA P-256, valid 10 years; server certificates are ECDSA P-256, valid 365 days (never past
 /// their authority), and name `localhost`, `*.localhost`, `127.0.0.1`, `::1` plus the names asked for. Note that
 /// OpenSSL-based clients (curl, Python) never match a wildcard over a single-label parent such as `*.localhost`:
@@ -29,8 +34,16 @@ public enum CertificateAuthority {
     static let certificateLifetimeDays = 365
     /// An authority this close to its end is replaced by a new one.
     static let renewalDays = 30
-    /// Authorities kept in the bundle at most (the newest); expired ones are dropped.
+    /// Authorities kept in the bundle when none of the older ones is in use (the newest); expired ones are dropped.
     static let maxBundled = 16
+
+    /// A shared lock on the lease file of the authority that signed a running server's certificate: while it is
+    /// held, no start drops that authority from the bundle. Closing it (deinit, or the process ending) releases it.
+    public final class Lease: Sendable {
+        let descriptor: Int32
+        init(descriptor: Int32) { self.descriptor = descriptor }
+        deinit { close(descriptor) }
+    }
 
     /// A server certificate issued for one start.
     public struct ServerCertificate: Sendable {
@@ -44,6 +57,8 @@ public enum CertificateAuthority {
         public let names: [String]
         /// Whether this call made a new authority (and added it to the bundle).
         public let madeAuthority: Bool
+        /// Keeps the signing authority in the bundle: hold it as long as the server runs.
+        public let lease: Lease
     }
 
     /// Issues a server certificate for `defaultNames + extraNames`, signed by the folder's authority, which is made
@@ -81,8 +96,9 @@ public enum CertificateAuthority {
         // The newest authority whose key is at hand and that stays valid a while longer.
         if let authorityKey, let authority = bundle.last(where: { X509_check_private_key($0, authorityKey) == 1 && validFor(days: renewalDays, $0) }),
            let issued = try? serverCertificate(names: names, authority: authority, authorityKey: authorityKey) {
+            let lease = try takeLease(of: authority, in: directory)
             log("TLS certificate for \(names.joined(separator: ", ")), signed by the authority in \(bundlePath)")
-            return ServerCertificate(trustBundlePath: bundlePath, chainPEM: issued.chain, privateKeyPEM: issued.key, names: names, madeAuthority: false)
+            return ServerCertificate(trustBundlePath: bundlePath, chainPEM: issued.chain, privateKeyPEM: issued.key, names: names, madeAuthority: false, lease: lease)
         }
 
         // A new authority for these names and those the newest one permitted (servers may still present them).
@@ -92,7 +108,20 @@ public enum CertificateAuthority {
         let key = try generateKey()
         defer { EVP_PKEY_free(key) }
         let authority = try makeAuthority(permitting: permitted, key: key)
-        var kept = bundle.filter { validFor(days: 0, $0) }.suffix(maxBundled - 1).map { $0 }
+        // Keep the valid ones: all that a running server holds, and the newest others up to the limit.
+        let valid = bundle.filter { validFor(days: 0, $0) }
+        var room = max(0, maxBundled - 1 - valid.filter { isLeased($0, in: directory) }.count)
+        var kept: [OpaquePointer] = []
+        for certificate in valid.reversed() {
+            if isLeased(certificate, in: directory) {
+                kept.insert(certificate, at: 0)
+            } else if room > 0 {
+                room -= 1
+                kept.insert(certificate, at: 0)
+            } else {
+                unlink(leasePath(of: certificate, in: directory))
+            }
+        }
         kept.append(authority)
         var pem: [UInt8] = []
         for certificate in kept { pem += try pemBytes { PEM_write_bio_X509($0, certificate) } }
@@ -101,8 +130,41 @@ public enum CertificateAuthority {
         try writeFile(bundlePath, mode: 0o644, bytes: pem)
         log("made a certificate authority for \(permitted.joined(separator: ", ")) in \(bundlePath) (trust this file)")
         let issued = try serverCertificate(names: names, authority: authority, authorityKey: key)
+        let lease = try takeLease(of: authority, in: directory)
         log("TLS certificate for \(names.joined(separator: ", ")), signed by the authority in \(bundlePath)")
-        return ServerCertificate(trustBundlePath: bundlePath, chainPEM: issued.chain, privateKeyPEM: issued.key, names: names, madeAuthority: true)
+        return ServerCertificate(trustBundlePath: bundlePath, chainPEM: issued.chain, privateKeyPEM: issued.key, names: names, madeAuthority: true, lease: lease)
+    }
+
+    // MARK: - Leases
+
+    /// `<folder>/in-use-<first 16 bytes of the SHA-256 of the authority's DER, hex>.lock`.
+    static func leasePath(of authority: OpaquePointer, in directory: String) -> String {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        _ = X509_digest(authority, EVP_sha256(), &digest, &length)
+        let hex = digest.prefix(16).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        return "\(directory)/in-use-\(hex).lock"
+    }
+
+    /// Takes a shared lock on the authority's lease file (the caller holds the folder's lock).
+    private static func takeLease(of authority: OpaquePointer, in directory: String) throws -> Lease {
+        let descriptor = open(leasePath(of: authority, in: directory), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw TLSError("cannot create a lease file in \(directory): \(String(cString: strerror(errno)))") }
+        while flock(descriptor, LOCK_SH) != 0 {
+            guard errno == EINTR else {
+                close(descriptor)
+                throw TLSError("cannot lock a lease file in \(directory): \(String(cString: strerror(errno)))")
+            }
+        }
+        return Lease(descriptor: descriptor)
+    }
+
+    /// Whether a running server (this process's included) holds the authority's lease.
+    private static func isLeased(_ authority: OpaquePointer, in directory: String) -> Bool {
+        let descriptor = open(leasePath(of: authority, in: directory), O_RDWR | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return flock(descriptor, LOCK_EX | LOCK_NB) != 0
     }
 
     // MARK: - Reading

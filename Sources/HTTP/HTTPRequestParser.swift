@@ -400,7 +400,7 @@ public struct HTTPRequestParser: Sendable {
                 transferCodings += codings
             } else if name.caseInsensitiveEquals("Host") {
                 hostCount += 1
-                guard value.utf8.allSatisfy(Self.isHostByte) else { throw .malformed("invalid Host value") }
+                guard value.utf8.allSatisfy(Self.isHostByte), Self.hasValidPort(Array(value.utf8)) else { throw .malformed("invalid Host value") }
             }
             headers.add(name, value)
         }
@@ -410,7 +410,9 @@ public struct HTTPRequestParser: Sendable {
         // absolute-form (RFC 9112 §3.2.2): route by its path, and its authority replaces the Host value.
         var originTarget = target
         if let (authority, rest) = Self.absoluteFormSplit(target) {
-            guard !authority.isEmpty, authority.allSatisfy(Self.isHostByte) else { throw .malformed("invalid authority in the request target") }
+            guard !authority.isEmpty, authority.allSatisfy(Self.isHostByte), Self.hasValidPort(Array(authority)) else {
+                throw .malformed("invalid authority in the request target")
+            }
             headers.set("Host", String(decoding: authority, as: UTF8.self))
             originTarget = rest
         }
@@ -576,6 +578,27 @@ public struct HTTPRequestParser: Sendable {
     /// `field-vchar / SP / HTAB` (RFC 9110 §5.5): VCHAR, obs-text, SP, HTAB.
     private static func isFieldValueByte(_ b: UInt8) -> Bool {
         b == 0x09 || (b >= 0x20 && b != 0x7F)
+    }
+
+    /// Whether `uri-host [":" port]` has at most one port, of up to five digits and at most 65535 (RFC 3986 §3.2.3;
+    /// an empty port is allowed); an IPv6 literal in brackets may hold colons of its own.
+    static func hasValidPort(_ value: [UInt8]) -> Bool {
+        var rest = value[...]
+        if rest.first == UInt8(ascii: "[") {
+            guard let close = rest.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            rest = rest[(close + 1)...]
+            if rest.isEmpty { return true }
+            guard rest.first == UInt8(ascii: ":") else { return false }
+        } else {
+            guard !rest.contains(UInt8(ascii: "[")), !rest.contains(UInt8(ascii: "]")) else { return false }
+            let colons = rest.filter { $0 == UInt8(ascii: ":") }.count
+            if colons == 0 { return true }
+            guard colons == 1, let colon = rest.firstIndex(of: UInt8(ascii: ":")) else { return false }
+            rest = rest[colon...]
+        }
+        let port = rest.dropFirst()
+        guard port.count <= 5, port.allSatisfy({ (0x30...0x39).contains($0) }) else { return false }
+        return port.isEmpty || port.reduce(0) { $0 * 10 + Int($1 - 0x30) } <= 65535
     }
 
     /// Characters of `uri-host [":" port]` (RFC 3986 §3.2.2): unreserved, sub-delims, `%`, `:`, `[`, `]`.

@@ -16,8 +16,11 @@ public struct ApplicationInfo: Sendable, Equatable {
     /// `http://{subdomain}.localhost:{server port}` (names under `.localhost` resolve to the loopback address in curl
     /// and browsers; other clients can call the server's address with this `Host`).
     public let url: String
-    /// The same over TLS: `https://localhost:{its own port}`, or `https://{subdomain}.localhost:{server port}`.
-    public let httpsURL: String
+    /// The same over TLS, with a name the server's certificate carries: `https://localhost:{its own port}` (or the
+    /// address listened on, when that is not a loopback default), or `https://{subdomain}.localhost:{server port}`;
+    /// nil for an application without a port of its own made after the server started (its name is not in the
+    /// certificate until a restart).
+    public let httpsURL: String?
     /// The port this server listens on for this application alone, or nil when it has none.
     public let port: Int?
     /// The full string of the fixture's first API token (its Administrator token), or nil if deleted or expired.
@@ -28,7 +31,7 @@ public struct ApplicationInfo: Sendable, Equatable {
     public var json: JSONValue {
         .object([
             ("id", .string(id)), ("subdomain", .string(subdomain)), ("displayName", .string(displayName)),
-            ("fixture", .string(fixture)), ("url", .string(url)), ("httpsUrl", .string(httpsURL)),
+            ("fixture", .string(fixture)), ("url", .string(url)), ("httpsUrl", httpsURL.map(JSONValue.string) ?? .null),
             ("port", port.map { .number(Double($0)) } ?? .null), ("adminToken", adminToken.map(JSONValue.string) ?? .null),
             ("default", .bool(isDefault)),
         ])
@@ -89,6 +92,13 @@ extension MockServer {
     ///   unknown fixture or one that does not load; 409 for a subdomain or a port in use; 400 past
     ///   `maxApplications` or `ApplicationListeners.maxListeners`.
     public func createApplication(fixture fixtureName: String? = nil, subdomain: String? = nil, port: Int? = nil) throws(ControlError) -> ApplicationInfo {
+        // One at a time, so that concurrent creations cannot pass the limits together.
+        try applicationCreation.withLock { _ throws(ControlError) in
+            try makeApplication(fixture: fixtureName, subdomain: subdomain, port: port)
+        }
+    }
+
+    private func makeApplication(fixture fixtureName: String?, subdomain: String?, port: Int?) throws(ControlError) -> ApplicationInfo {
         let source = try loadFixture(fixtureName ?? fixture.name)
         let ownPort = port ?? source.application.port
         if let ownPort {
@@ -222,8 +232,13 @@ extension MockServer {
         let ownPort = applicationListeners.port(of: application.id)
         let url = ownPort.map { "http://" + Self.authority(host: configuration.host, port: $0) }
             ?? "http://\(application.subdomain).localhost:\(port)"
-        // Over TLS a name the certificate carries: `localhost` for the own port, the app's own name otherwise.
-        let httpsURL = ownPort.map { "https://localhost:\($0)" } ?? "https://\(application.subdomain).localhost:\(port)"
+        // Over TLS a name the certificate carries: `localhost` (or the address listened on) for the own port, the
+        // app's own name otherwise; none when the running server's certificate does not name the app (made after
+        // the start: give it a port of its own, or restart).
+        let loopback = ["127.0.0.1", "0.0.0.0", "localhost", "::1", "::", "[::]"].contains(configuration.host)
+        let name = "\(application.subdomain).localhost"
+        let httpsURL = ownPort.map { "https://" + (loopback ? "localhost:\($0)" : Self.authority(host: configuration.host, port: $0)) }
+            ?? (certificateNames.map { $0.contains(name) } ?? true ? "https://\(name):\(port)" : nil)
         return ApplicationInfo(
             id: application.id, subdomain: application.subdomain, displayName: application.displayName,
             fixture: fixtureName(of: application), url: url, httpsURL: httpsURL, port: ownPort,

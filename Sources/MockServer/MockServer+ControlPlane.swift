@@ -43,9 +43,11 @@ extension MockServer {
 
     private func authorizeControl(_ request: HTTPRequest) throws(ControlError) {
         if let key = configuration.controlKey {
-            guard let given = request.headers[Self.controlKeyHeader] else {
+            let values = request.headers.values(Self.controlKeyHeader)
+            guard let given = values.first else {
                 throw ControlError(401, "The control plane needs the header \(Self.controlKeyHeader) with the server's control key.")
             }
+            guard values.count == 1 else { throw ControlError(401, "Send the \(Self.controlKeyHeader) header once, not \(values.count) times.") }
             guard Crypto.constantTimeEquals(Array(given.utf8), Array(key.utf8)) else {
                 throw ControlError(401, "The \(Self.controlKeyHeader) header does not match the server's control key.")
             }

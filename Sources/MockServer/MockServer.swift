@@ -33,6 +33,8 @@ public final class MockServer: Sendable {
     /// The fixture files: the `--fixtures` folder over the compiled-in ones.
     let fixtureFiles: FixtureFiles
     let requestLog: RequestLog?
+    /// Held while an application is made, so that concurrent creations respect the limits.
+    let applicationCreation = Mutex(())
     /// Set by `stop`, so `/_mock/health` answers 503 while requests drain.
     let stopping = Atomic<Bool>(false)
     /// The absolute path of the PEM file `https://` clients must trust (`curl --cacert`, `REQUESTS_CA_BUNDLE`,
@@ -43,6 +45,10 @@ public final class MockServer: Sendable {
     /// Azure Resource Manager's sign-in endpoints, beside the mock Entra ID.
     public let resourceManager: ResourceManager?
     private let server: HTTPServer
+    /// The names of the generated certificate, lower-cased (nil with `--tls-cert`: the user's certificate).
+    let certificateNames: Set<String>?
+    /// Keeps the authority that signed the generated certificate in the trust bundle while this server lives.
+    private let authorityLease: CertificateAuthority.Lease?
     /// The listener on `configuration.dropInPort` in drop-in mode (nil when off, or when that is the server's port).
     private let dropInServer: HTTPServer?
     /// The listeners of applications with a port of their own.
@@ -108,6 +114,8 @@ public final class MockServer: Sendable {
         let requestLog = configuration.logFormat.map { RequestLog(format: $0) }
         self.requestLog = requestLog
         let tls: TLSContext
+        var lease: CertificateAuthority.Lease?
+        var names: Set<String>?
         do {
             switch (configuration.tlsCertificatePath, configuration.tlsPrivateKeyPath) {
             case (let certificate?, let key?):
@@ -122,10 +130,15 @@ public final class MockServer: Sendable {
                     .flatMap { ["\($0.subdomain).localhost", "\($0.id).localhost"] }
                     .filter { CertificateAuthority.isDNSName($0) }
                 let dropInNames = configuration.dropIn ? MockServerConfiguration.dropInNames : []
+                // The address it listens on, so that the ready line's https-url verifies (`--host 127.0.0.2`).
+                let listening = CertificateAuthority.isIPAddress(configuration.host) && !["0.0.0.0", "::"].contains(configuration.host)
+                    ? [configuration.host] : []
                 let issued = try CertificateAuthority.issue(
-                    in: configuration.tlsDirectory, extraNames: appNames + dropInNames + configuration.tlsNames,
+                    in: configuration.tlsDirectory, extraNames: appNames + dropInNames + listening + configuration.tlsNames,
                     log: { requestLog?.notice($0, time: Timestamp.nowMilliseconds()) })
                 tls = try TLSContext(issued)
+                lease = issued.lease
+                names = Set(issued.names.map { $0.lowercased() })
                 certificatePath = URL(fileURLWithPath: issued.trustBundlePath).standardizedFileURL.path
             default:
                 throw StartError(description: "give both --tls-cert and --tls-key, or neither")
@@ -135,6 +148,8 @@ public final class MockServer: Sendable {
         } catch {
             throw StartError(description: "TLS: \(error)")
         }
+        authorityLease = lease
+        certificateNames = names
         let clock = MockClock()
         self.clock = clock
         journal = RequestJournal(capacity: configuration.journalCapacity)
@@ -193,10 +208,14 @@ public final class MockServer: Sendable {
         }
     }
 
-    /// Starts listening: the server's port, then the port of each application that has one of its own. After it
-    /// returns, `port`, `baseURL` and the applications' ports are final.
-    /// - Throws: `StartError` when an address cannot be bound (nothing listens then).
-    public func start() throws {
+    /// Starts listening: the server's port (and in drop-in mode the drop-in port), then the port of each
+    /// application that has one of its own. After it returns, `port`, `baseURL` and the applications' ports are final.
+    /// An application whose port cannot be opened (taken by another process, or past the limit of listeners) does
+    /// not stop the server: it is served through its `Host` header only, and the returned warnings say so.
+    /// - Returns: one sentence per application port that could not be opened.
+    /// - Throws: `StartError` when the server's own address cannot be bound (nothing listens then).
+    @discardableResult
+    public func start() throws -> [String] {
         do { try server.start() } catch { throw StartError(description: "\(error)") }
         if let dropInServer {
             do { try dropInServer.start() } catch {
@@ -206,15 +225,16 @@ public final class MockServer: Sendable {
                 throw StartError(description: "drop-in port \(configuration.dropInPort): \(error)\(hint)")
             }
         }
+        var warnings: [String] = []
         for application in registry.all {
             guard let port = application.port else { continue }
             do throws(ControlError) {
                 try openListener(for: application.id, port: port)
             } catch {
-                stop()
-                throw StartError(description: "application \(application.subdomain): \(error.message)")
+                warnings.append("application \(application.subdomain): \(error.message) It is served through its Host header (\(application.subdomain).localhost) only; delete it or free the port and restart.")
             }
         }
+        return warnings
     }
 
     /// Stops listening and closes every connection. With a `gracePeriod` (seconds), requests in progress finish

@@ -65,6 +65,9 @@ struct Options: ParsableArguments {
     @Flag(help: "Throttle each application to IoT Central's 20 requests per second (429 with Retry-After). [env: IOTC_MOCK_THROTTLE=1]")
     var throttle = false
 
+    @Flag(help: "Stop (as on SIGTERM) when the process that started this one ends, so a crashed test runner leaves no server behind. [env: IOTC_MOCK_EXIT_WITH_PARENT=1]")
+    var exitWithParent = false
+
     @Flag(help: "No request log on standard error. [env: IOTC_MOCK_QUIET=1]")
     var quiet = false
 
@@ -155,10 +158,15 @@ struct Serve: ParsableCommand {
         let configuration = try options.configuration()
         // Catch the signals before the ready line: a script may send SIGTERM the moment it has read it.
         let (termination, signalSources) = Self.terminationSignal()
+        if try options.exitWithParent || Options.boolean(ProcessInfo.processInfo.environment["IOTC_MOCK_EXIT_WITH_PARENT"], name: "IOTC_MOCK_EXIT_WITH_PARENT") {
+            Self.watchParent(termination)
+        }
         let server: MockServer
         do {
             server = try MockServer(configuration: configuration)
-            try server.start()
+            for warning in try server.start() {
+                FileHandle.standardError.write(Data("iotc-mock: warning: \(warning)\n".utf8))
+            }
         } catch {
             FileHandle.standardError.write(Data("iotc-mock: \(error)\n".utf8))
             throw ExitCode(1)
@@ -170,6 +178,21 @@ struct Serve: ParsableCommand {
         // cannot be interrupted) does not keep the process alive.
         DispatchQueue.global().asyncAfter(deadline: .now() + 12) { _exit(0) }
         server.stop(gracePeriod: 10)
+    }
+
+    /// Signals `done` when the parent process ends (this process is then adopted, and its parent id changes);
+    /// checked twice a second.
+    static func watchParent(_ done: DispatchSemaphore) {
+        let parent = getppid()
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now(), repeating: .milliseconds(500))
+        timer.setEventHandler {
+            if getppid() != parent {
+                timer.cancel()
+                done.signal()
+            }
+        }
+        timer.resume()
     }
 
     /// Starts catching SIGINT and SIGTERM; the semaphore is signalled when one arrives. Keep the sources alive

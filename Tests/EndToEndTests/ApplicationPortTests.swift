@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Central
@@ -104,6 +105,68 @@ import Testing
         let info = try RawHTTPClient(port: try #require(second.port)).request("GET", "/_mock/apps/kept")
         let port = try #require(info.json["port"]?.intValue, "\(info.text)")
         #expect(try RawHTTPClient(port: port).request("GET", "/api/roles?\(Self.v)", token: token).status == 200)
+    }
+
+    @Test func httpsURLsNameOnlyWhatTheCertificateCarries() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let main = try client.request("GET", "/_mock/apps/iotc-mock")
+        #expect(main.json["httpsUrl"] == .string("https://iotc-mock.localhost:\(server.port)"))
+        let later = try client.request("POST", "/_mock/apps", body: #"{"subdomain":"later"}"#)
+        #expect(later.json["httpsUrl"] == .null, "made after the start: not in the certificate")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "curl is not installed"))
+    func anotherLoopbackAddressIsInTheCertificateAndTheURLs() throws {
+        let server = try startServer { $0.host = "127.0.0.2" }
+        defer { server.stop() }
+        #expect(server.httpsURL == "https://127.0.0.2:\(server.port)")
+        let health = try curl(["--cacert", server.certificatePath, "-w", "\n%{http_code}", "\(server.httpsURL)/_mock/health"])
+        #expect(health.status == 0 && health.output.hasSuffix("\n200"), "\(health.output)")
+        let made = try RawHTTPClient(port: server.port, host: "127.0.0.2").request("POST", "/_mock/apps", body: #"{"port":0}"#)
+        let httpsURL = try #require(made.json["httpsUrl"]?.stringValue)
+        #expect(httpsURL.hasPrefix("https://127.0.0.2:"))
+        let own = try curl(["--cacert", server.certificatePath, "-w", "\n%{http_code}", "\(httpsURL)/_mock/health"])
+        #expect(own.status == 0 && own.output.hasSuffix("\n200"), "\(own.output)")
+    }
+
+    @Test func concurrentCreationsStopAtTheApplicationLimit() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let made = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: MockServer.maxApplications + 20) { _ in
+            if (try? server.createApplication()) != nil { made.add(1, ordering: .relaxed) }
+        }
+        #expect(made.load(ordering: .relaxed) == MockServer.maxApplications - 1)
+        #expect(server.applications().count == MockServer.maxApplications)
+    }
+
+    @Test func aStoredPortThatIsTakenAtRestartLeavesTheServerUpWithAWarning() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-taken-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let persistent: (inout MockServerConfiguration) -> Void = { $0.inMemory = false; $0.dataDirectory = data.path }
+        let probe = try startServer()
+        let port = probe.port  // free once the probe stops
+        probe.stop()
+        let first = try startServer(configure: persistent)
+        let made = try first.createApplication(subdomain: "kept", port: port)
+        first.stop()
+        // Another process (here another server) has the port now.
+        let squatter = try startServer { $0.port = port }
+        defer { squatter.stop() }
+        var configuration = MockServerConfiguration()
+        configuration.port = 0
+        configuration.inMemory = false
+        configuration.dataDirectory = data.path
+        configuration.fixturesDirectory = Paths.fixtures.path
+        let second = try MockServer(configuration: configuration)
+        let warnings = try second.start()
+        defer { second.stop() }
+        #expect(warnings.count == 1 && warnings[0].contains("application kept") && warnings[0].contains("port \(port)"), "\(warnings)")
+        let token = try #require(made.adminToken)
+        let byHost = try RawHTTPClient(port: second.port).request("GET", "/api/roles?\(Self.v)", token: token, host: "kept.localhost")
+        #expect(byHost.status == 200)
     }
 
     @Test(arguments: [

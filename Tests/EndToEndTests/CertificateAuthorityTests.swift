@@ -86,4 +86,32 @@ struct CertificateAuthorityTests {
         // Without a new name the trust file was not touched at all; with one it only grew.
         #expect(try Data(contentsOf: URL(fileURLWithPath: trust)).starts(with: before))
     }
+
+    @Test func aRunningServerKeepsVerifyingHoweverManyStartsWithNewNamesComeAfterIt() throws {
+        let data = Self.folder("tls-many")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let first = try MockProcess(dataDirectory: data, extraArguments: ["--tls-name", "first.test"])
+        defer { first.terminate() }
+        let port = try #require(first.port)
+        let trust = try #require(first.field("certificate"))
+        // Twenty starts, each with a name no authority permits yet, each failing on the busy port: every one makes
+        // an authority, more than the bundle keeps, but the running server's stays.
+        for index in 0..<20 {
+            let clash = Process()
+            clash.executableURL = Paths.binary
+            clash.arguments = ["--port", String(port), "--data-dir", data.path, "--quiet", "--tls-name", "n\(index).test"]
+            clash.standardOutput = FileHandle.nullDevice
+            clash.standardError = FileHandle.nullDevice
+            try clash.run()
+            clash.waitUntilExit()
+            #expect(clash.terminationStatus == 1)
+        }
+        #expect(try Self.httpsStatus(port: port, trust: trust, name: "first.test") == 200)
+        let authorities = try String(contentsOfFile: trust, encoding: .utf8).components(separatedBy: "BEGIN CERTIFICATE").count - 1
+        #expect(authorities <= 17, "the bundle keeps 16 besides the ones in use, not \(authorities)")
+        let second = try MockProcess(dataDirectory: data, extraArguments: ["--tls-name", "last.test"])
+        defer { second.terminate() }
+        #expect(try Self.httpsStatus(port: try #require(second.port), trust: trust, name: "last.test") == 200)
+        #expect(try Self.httpsStatus(port: port, trust: trust, name: "first.test") == 200)
+    }
 }

@@ -142,6 +142,9 @@ import Testing
         #expect(try client.request("GET", "/_mock/apps", headers: [("x-iotc-mock-key", "s3cret")]).status == 200)
         #expect(try client.request("GET", "/_mock/entra", headers: [("x-iotc-mock-key", "s3cret")]).status == 200)
         #expect(try client.request("GET", "/_mock/nothing", headers: [("x-iotc-mock-key", "s3cret")]).status == 404)
+        // Two key headers are refused whichever comes first.
+        #expect(try client.request("GET", "/_mock/apps", headers: [("x-iotc-mock-key", "s3cret"), ("x-iotc-mock-key", "bad")]).status == 401)
+        #expect(try client.request("GET", "/_mock/apps", headers: [("x-iotc-mock-key", "bad"), ("x-iotc-mock-key", "s3cret")]).status == 401)
     }
 }
 

@@ -117,6 +117,17 @@ private func isMalformed(_ error: HTTPRequestError?) -> Bool {
         #expect(r.query.map(\.value) == ["1=2", "", "3", "="])
     }
 
+    @Test(arguments: ["h", "h:", "h:80", "h:65535", "[::1]", "[::1]:8765", "127.0.0.1:0"])
+    func aHostWithAValidPortIsAccepted(_ host: String) throws {
+        #expect(try parseAll("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n").first?.headers["Host"] == host)
+    }
+
+    @Test(arguments: ["h:99999", "h:65536", "h:123456", "h:8a", "h:1:2", "::1", "[::1", "[::1]x", "a]b", "h:-1"])
+    func aHostWithABadPortIsRefused(_ host: String) {
+        #expect(throws: HTTPRequestError.self) { try parseAll("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n") }
+        #expect(throws: HTTPRequestError.self) { try parseAll("GET http://\(host)/ HTTP/1.1\r\nHost: h\r\n\r\n") }
+    }
+
     @Test func hostIsOptionalInHTTP10() throws {
         let r = try #require(try parseAll("GET / HTTP/1.0\r\n\r\n").first)
         #expect(r.version == .http1_0)

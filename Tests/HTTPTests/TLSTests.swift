@@ -117,7 +117,9 @@ final class TLSTestClient {
         let client = try TLSTestClient(port: server.port, caFile: certificate, name: name)
         #expect(client.verified)
         #expect(client.alpn == "http/1.1")
-        let reply = client.exchange("GET /x HTTP/1.1\r\nHost: \(name)\r\n\r\n")
+        // An IPv6 literal goes in brackets in Host (RFC 3986 §3.2.2).
+        let host = name.contains(":") ? "[\(name)]" : name
+        let reply = client.exchange("GET /x HTTP/1.1\r\nHost: \(host)\r\n\r\n")
         #expect(reply.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(reply.hasSuffix("\r\n\r\ntls=true"))
     }

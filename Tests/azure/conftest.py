@@ -8,6 +8,7 @@ no packet leaves it."""
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 
@@ -50,7 +51,7 @@ class DropIn:
     def __init__(self, process, ready, folder):
         self.process = process
         head, self.admin_token = ready.split(" token=", 1)
-        fields = dict(part.split("=", 1) for part in head.split()[2:])
+        fields = dict(re.findall(r"([\w-]+)=(.*?)(?= [\w-]+=|$)", head.removeprefix("iotc-mock ready ")))
         self.url = fields["url"]
         self.port = int(self.url.rsplit(":", 1)[1])
         self.certificate = fields["certificate"]

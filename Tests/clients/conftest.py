@@ -1,6 +1,7 @@
 """Starts the iotc-mock binary on a free port with an in-memory store, as a CI job would, and hands tests its URL
 and the well-known admin token read from the ready line."""
 import os
+import re
 import pathlib
 import subprocess
 import tempfile
@@ -16,7 +17,7 @@ class Mock:
     def __init__(self, process, ready_line):
         self.process = process
         self.ready_line = ready_line
-        fields = dict(part.split("=", 1) for part in ready_line.split(" token=")[0].split()[2:])
+        fields = dict(re.findall(r"([\w-]+)=(.*?)(?= [\w-]+=|$)", ready_line.split(" token=")[0].removeprefix("iotc-mock ready ")))
         self.url = fields["url"]
         self.https_url = fields["https-url"]
         self.certificate = fields["certificate"]

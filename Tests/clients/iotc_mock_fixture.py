@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 import subprocess
 
@@ -14,13 +15,15 @@ def iotc_mock():
     of its ready line: url, https-url, certificate, application, subdomain and token (the admin token)."""
     if not IOTC_MOCK:
         pytest.fail("iotc-mock is not on PATH; set IOTC_MOCK_BINARY to the binary")
-    server = subprocess.Popen([IOTC_MOCK, "serve", "--in-memory", "--quiet", "--port", "0"], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen([IOTC_MOCK, "serve", "--in-memory", "--quiet", "--port", "0", "--exit-with-parent"],
+                              stdout=subprocess.PIPE, text=True)
     try:
         ready = server.stdout.readline().rstrip("\n")
         if not ready.startswith("iotc-mock ready "):
             pytest.fail(f"iotc-mock did not start: {ready!r}")
         head, token = ready.split(" token=", 1)
-        fields = dict(field.split("=", 1) for field in head.split()[2:])
+        # Each field runs to the next " key=" (a path in a value may hold spaces).
+        fields = dict(re.findall(r"([\w-]+)=(.*?)(?= [\w-]+=|$)", head.removeprefix("iotc-mock ready ")))
         yield {**fields, "token": token}
     finally:
         server.terminate()

@@ -102,3 +102,31 @@ def test_a_pytest_run_from_a_folder_above_the_checkout_collects_none_of_its_test
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout and "error" not in run.stdout.lower(), run.stdout
+
+
+def test_a_crashed_worker_leaves_no_server_behind(tmp_path):
+    """A pytest-xdist worker that dies (os._exit) never runs the fixture's teardown; --exit-with-parent stops the
+    server anyway."""
+    shutil.copy(HERE / "iotc_mock_fixture.py", tmp_path / "iotc_mock_fixture.py")
+    (tmp_path / "conftest.py").write_text("from iotc_mock_fixture import iotc_app, iotc_mock  # noqa: F401\n")
+    (tmp_path / "test_crash.py").write_text(
+        "import os\n"
+        "def test_crash(iotc_mock):\n"
+        "    with open(os.environ['SERVER_URL'], 'w') as f:\n"
+        "        f.write(iotc_mock['url'])\n"
+        "    os._exit(3)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOTC_MOCK_") and k != "PYTEST_XDIST_WORKER"}
+    env["IOTC_MOCK_BINARY"] = str(BINARY)
+    env["SERVER_URL"] = str(tmp_path / "url.txt")
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                   cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    url = (tmp_path / "url.txt").read_text()
+    import time
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/_mock/health", timeout=1)
+        except requests.ConnectionError:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the server at {url} outlived the pytest process that started it")

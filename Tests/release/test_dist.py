@@ -94,6 +94,23 @@ def test_the_binary_alone_serves_the_readme_walkthroughs(alone, tmp_path):
         assert process.wait(timeout=15) == 0
 
 
+def test_the_binary_alone_serves_the_readme_entra_walkthrough(alone, tmp_path):
+    process, ready = start(alone, tmp_path)
+    try:
+        port = ready.split(" url=", 1)[1].split()[0].rsplit(":", 1)[1]
+        script = readme_block("## Microsoft Entra ID bearer tokens", "sh").replace("localhost:8765", f"localhost:{port}")
+        env = clean_env(tmp_path, ADMIN=ADMIN, PATH=f"{alone.parent}:{os.environ['PATH']}")
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+            env.pop(name, None)
+        run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=alone.parent, env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert '"id":"ca310b8d-2f4a-44e0-a36e-957c202cd8d4"' in run.stdout, run.stdout
+    finally:
+        process.terminate()
+        assert process.wait(timeout=15) == 0
+
+
 def test_the_readme_github_actions_steps_run_against_the_archive(tmp_path):
     """The `test` job of the binary recipe, as download-artifact leaves the archive in the workspace."""
     job = readme_yaml("### In GitHub Actions: the binary")["jobs"]["test"]
