@@ -10,6 +10,13 @@ public struct EntraDirectory: Codable, Sendable {
         /// The enterprise application's object id: the `oid` of its tokens and the `objectId` of its IoT Central user.
         public var objectId: String
         public var secrets: [String]
+        /// True for an app registration that allows public client flows ("Allow public client flows" in the
+        /// portal): username/password sign-in without a secret, as for Microsoft's first-party clients. A client
+        /// secret still serves the client-credentials grant. Absent: false (a confidential client).
+        public var publicClient: Bool? = nil
+
+        /// Whether user flows take this client without a secret (and refuse one).
+        public var isPublicClient: Bool { publicClient ?? false }
     }
 
     public struct User: Codable, Sendable {

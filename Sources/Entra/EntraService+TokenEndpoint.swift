@@ -34,15 +34,24 @@ extension EntraService {
         func asks(_ scope: String) -> Bool { scopes.contains(scope) }
     }
 
-    /// The client of a token request: a service principal of the directory (confidential) or a first-party public client.
+    /// The client of a token request: a service principal of the directory (confidential, or public when its
+    /// registration allows public client flows) or a first-party public client.
     enum Client {
-        case confidential(EntraDirectory.ServicePrincipal)
+        case servicePrincipal(EntraDirectory.ServicePrincipal)
         case firstParty(FirstPartyClient)
 
         var appId: String {
             switch self {
-            case .confidential(let principal): principal.appId
+            case .servicePrincipal(let principal): principal.appId
             case .firstParty(let client): client.appId
+            }
+        }
+
+        /// Public clients sign users in without a secret, and must not send one.
+        var isPublic: Bool {
+            switch self {
+            case .servicePrincipal(let principal): principal.isPublicClient
+            case .firstParty: true
             }
         }
     }
@@ -62,6 +71,9 @@ extension EntraService {
            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") {
             clientID = clientID ?? String(text[..<colon]).removingPercentEncoding
             clientSecret = clientSecret ?? String(text[text.index(after: colon)...]).removingPercentEncoding
+        }
+        if form["client_assertion"] != nil || form["client_assertion_type"] != nil {
+            return error(401, "invalid_client", 700_027, "Client assertions (certificate and federated credentials) are not emulated by iotc-mock: authenticate with a client secret.")
         }
         guard let grantType = form["grant_type"] else {
             return error(400, "invalid_request", 900_144, "The request body must contain the following parameter: 'grant_type'.")
@@ -125,7 +137,7 @@ extension EntraService {
         guard let secret = request.clientSecret, !secret.isEmpty else {
             return error(401, "invalid_client", 7_000_218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
         }
-        guard case .confidential(let principal) = client, principal.secrets.contains(where: { Self.constantTimeEquals($0, secret) }) else {
+        guard case .servicePrincipal(let principal) = client, principal.secrets.contains(where: { Self.constantTimeEquals($0, secret) }) else {
             return error(401, "invalid_client", 7_000_215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(client.appId)'.")
         }
         let now = clock()
@@ -159,10 +171,14 @@ extension EntraService {
         let claims: AccessTokenClaims
         do {
             claims = try JSONWebToken.verify(
-                token, keys: [signingKey], now: clock(), skew: 0, audiences: [Self.refreshTokenAudience],
+                token, keys: [signingKey], now: clock(), audiences: [Self.refreshTokenAudience],
                 issuer: { directory.tenant(id: $0).map { Self.issuer($0.id) } })
         } catch .expired {
             return error(400, "invalid_grant", 700_082, "The refresh token has expired due to inactivity.")
+        } catch .wrongAudience {
+            return error(400, "invalid_grant", 9_002_313, "Invalid request. Request is malformed or invalid: the refresh_token is an access token, not a refresh token.")
+        } catch .notYetValid {
+            return error(400, "invalid_grant", 9_002_313, "Invalid request. Request is malformed or invalid: the refresh token is not valid yet (issued more than 5 minutes in the future by the server's clock).")
         } catch {
             return self.error(400, "invalid_grant", 9_002_313, "Invalid request. Request is malformed or invalid: the refresh token was not issued by this mock Entra ID (\(error.explanation))")
         }
@@ -186,7 +202,7 @@ extension EntraService {
     /// The client named `clientID`: a service principal of `tenant`, else a first-party public client.
     private func resolveClient(_ clientID: String, in tenant: EntraDirectory.Tenant) -> Result<Client, ClientRefusal> {
         if let principal = tenant.servicePrincipals.first(where: { $0.appId.lowercased() == clientID.lowercased() }) {
-            return .success(.confidential(principal))
+            return .success(.servicePrincipal(principal))
         }
         if let client = FirstPartyClient.named(clientID) { return .success(.firstParty(client)) }
         return .failure(ClientRefusal(response: error(
@@ -203,13 +219,15 @@ extension EntraService {
         case .failure(let refusal): return refusal.response
         }
         switch client {
-        case .firstParty:
+        case let client where client.isPublic:
             guard request.clientSecret == nil else {
                 return error(400, "invalid_client", 700_025, "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.")
             }
-        case .confidential(let principal):
+        case .firstParty:
+            break  // always public
+        case .servicePrincipal(let principal):
             guard let secret = request.clientSecret, !secret.isEmpty else {
-                return error(401, "invalid_client", 7_000_218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. The application '\(principal.appId)' is a confidential client; first-party public clients such as Azure CLI's need none.")
+                return error(401, "invalid_client", 7_000_218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. The application '\(principal.appId)' is a confidential client; first-party public clients such as Azure CLI's need none, nor do directory apps with \"publicClient\": true.")
             }
             guard principal.secrets.contains(where: { Self.constantTimeEquals($0, secret) }) else {
                 return error(401, "invalid_client", 7_000_215, "Invalid client secret provided for app '\(principal.appId)'.")

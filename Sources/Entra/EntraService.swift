@@ -134,7 +134,7 @@ public final class EntraService: Sendable {
 
     /// The control endpoint `/_mock/entra/...` (kept in memory; a restart goes back to the fixture):
     /// - `GET /_mock/entra`: the directory, secrets and passwords included (it is a mock).
-    /// - `POST /_mock/entra/{tenant}/servicePrincipals` `{"displayName", "appId"?, "objectId"?, "secret"?}`
+    /// - `POST /_mock/entra/{tenant}/servicePrincipals` `{"displayName", "appId"?, "objectId"?, "secret"?, "publicClient"?}`
     /// - `POST /_mock/entra/{tenant}/users` `{"userPrincipalName", "password", "displayName"?, "objectId"?}`
     /// - `POST /_mock/entra/{tenant}/groups` `{"displayName", "members": [object ids], "objectId"?}`
     /// Each POST answers 201 with the whole new entry (generated ids and secret included); a duplicate id or name
@@ -176,6 +176,11 @@ public final class EntraService: Sendable {
                 return controlError(400, "userPrincipalName must look like name@domain.")
             }
         }
+        // JSONDecoder tells `true` from `1`, which JSONSerialization does not.
+        struct Flags: Decodable { var publicClient: Bool? }
+        guard let flags = try? JSONDecoder().decode(Flags.self, from: Data(body)) else {
+            return controlError(400, "publicClient must be true or false.")
+        }
         if let members = fields["members"] {
             guard let list = members as? [String], list.allSatisfy({ UUID(uuidString: $0) != nil }) else {
                 return controlError(400, "members must be an array of user object ids (GUIDs).")
@@ -194,7 +199,8 @@ public final class EntraService: Sendable {
                 guard let name = text("displayName") else { return controlError(400, "displayName is required.") }
                 let entry = EntraDirectory.ServicePrincipal(
                     displayName: name, appId: text("appId") ?? newID(), objectId: text("objectId") ?? newID(),
-                    secrets: [text("secret") ?? Base64URL.encode((0..<24).map { _ in UInt8.random(in: 0...255) })])
+                    secrets: [text("secret") ?? Base64URL.encode((0..<24).map { _ in UInt8.random(in: 0...255) })],
+                    publicClient: flags.publicClient == true ? true : nil)
                 guard !taken.contains(entry.appId.lowercased()), !taken.contains(entry.objectId.lowercased()) else {
                     return controlError(409, "The appId or objectId is already in use.")
                 }
@@ -270,7 +276,7 @@ public final class EntraService: Sendable {
     func error(_ status: Int, _ code: String, _ aadsts: Int, _ message: String) -> Response {
         let traceID = UUID().uuidString.lowercased(), correlationID = UUID().uuidString.lowercased()
         let formatter = ISO8601DateFormatter()
-        let stamp = formatter.string(from: Date())
+        let stamp = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(clock())))  // the mock's clock
         let timestamp = stamp.replacingOccurrences(of: "T", with: " ")
         return json(status, [
             "error": code,

@@ -21,7 +21,7 @@ public struct ResourceManager: Sendable {
 
     /// The first path segments that belong to Resource Manager. No tenant can be named so: tenant ids are GUIDs and
     /// domains have a dot.
-    public static let pathWords: Set<String> = ["subscriptions", "tenants", "metadata"]
+    public static let pathWords: Set<String> = ["subscriptions", "tenants", "metadata", "providers"]
 
     /// The host name of Azure's public Resource Manager, and the sign-in host that belongs with it.
     static let publicHost = "management.azure.com"

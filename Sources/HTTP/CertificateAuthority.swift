@@ -232,6 +232,14 @@ public enum CertificateAuthority {
         return (cwd.hasSuffix("/") ? cwd : cwd + "/") + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
     }
 
+    /// The subjectAltName names (DNS names, IP addresses) of the first certificate of a PEM file; empty when it
+    /// cannot be read.
+    public static func alternativeNames(ofCertificateFile path: String) -> [String] {
+        let certificates = readCertificates(path)
+        defer { certificates.forEach { X509_free($0) } }
+        return certificates.first.map(alternativeNames(of:)) ?? []
+    }
+
     /// The DNS names and IP addresses of a certificate's subjectAltName, in text form.
     public static func alternativeNames(of certificate: OpaquePointer) -> [String] {
         guard let raw = X509_get_ext_d2i(certificate, NID_subject_alt_name, nil, nil) else { return [] }

@@ -45,6 +45,8 @@ public final class MockServer: Sendable {
     /// Azure Resource Manager's sign-in endpoints, beside the mock Entra ID.
     public let resourceManager: ResourceManager?
     private let server: HTTPServer
+    /// What `start` reports besides the application ports: settings that cannot work as meant.
+    private let configurationWarnings: [String]
     /// The names of the generated certificate, lower-cased (nil with `--tls-cert`: the user's certificate).
     let certificateNames: Set<String>?
     /// Keeps the authority that signed the generated certificate in the trust bundle while this server lives.
@@ -116,6 +118,7 @@ public final class MockServer: Sendable {
         let tls: TLSContext
         var lease: CertificateAuthority.Lease?
         var names: Set<String>?
+        var warnings: [String] = []
         do {
             switch (configuration.tlsCertificatePath, configuration.tlsPrivateKeyPath) {
             case (let certificate?, let key?):
@@ -124,6 +127,13 @@ public final class MockServer: Sendable {
                 }
                 tls = try TLSContext(certificatePath: certificate, privateKeyPath: key)
                 certificatePath = URL(fileURLWithPath: certificate).standardizedFileURL.path
+                if configuration.dropIn {
+                    let present = Set(CertificateAuthority.alternativeNames(ofCertificateFile: certificate).map { $0.lowercased() })
+                    let missing = MockServerConfiguration.dropInNames.filter { !present.contains($0) }
+                    if !missing.isEmpty {
+                        warnings.append("drop-in mode: the certificate of --tls-cert does not name \(missing.joined(separator: ", ")), so clients calling those names will refuse it; leave out --tls-cert to use the generated one.")
+                    }
+                }
             case (nil, nil):
                 // OpenSSL clients do not match `*.localhost`, so the apps' own host names are named explicitly.
                 let appNames = ((try? store.applications()) ?? [application])
@@ -149,6 +159,7 @@ public final class MockServer: Sendable {
             throw StartError(description: "TLS: \(error)")
         }
         authorityLease = lease
+        configurationWarnings = warnings
         certificateNames = names
         let clock = MockClock()
         self.clock = clock
@@ -212,7 +223,8 @@ public final class MockServer: Sendable {
     /// application that has one of its own. After it returns, `port`, `baseURL` and the applications' ports are final.
     /// An application whose port cannot be opened (taken by another process, or past the limit of listeners) does
     /// not stop the server: it is served through its `Host` header only, and the returned warnings say so.
-    /// - Returns: one sentence per application port that could not be opened.
+    /// - Returns: one sentence per application port that could not be opened, and per setting that cannot work as
+    ///   meant (drop-in mode with a `--tls-cert` that does not name the real hosts).
     /// - Throws: `StartError` when the server's own address cannot be bound (nothing listens then).
     @discardableResult
     public func start() throws -> [String] {
@@ -225,7 +237,7 @@ public final class MockServer: Sendable {
                 throw StartError(description: "drop-in port \(configuration.dropInPort): \(error)\(hint)")
             }
         }
-        var warnings: [String] = []
+        var warnings = configurationWarnings
         for application in registry.all {
             guard let port = application.port else { continue }
             do throws(ControlError) {
@@ -318,7 +330,7 @@ public final class MockServer: Sendable {
             let claims = try entra.verify(token)
             return .success(BearerIdentity(
                 tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name, claims.email].compactMap { $0 },
-                groups: claims.groups ?? [], expiryMilliseconds: claims.exp * 1000))
+                groups: claims.groups ?? [], expiryMilliseconds: claims.exp.multipliedReportingOverflow(by: 1000).overflow ? .max : claims.exp * 1000))
         } catch {
             return .failure(BearerRejection(reason: error.explanation))
         }

@@ -92,8 +92,9 @@ struct Options: ParsableArguments {
             : tlsName
 
         configuration.dropIn = try dropIn || Self.boolean(environment["IOTC_MOCK_DROP_IN"], name: "IOTC_MOCK_DROP_IN")
-        if let value = try Self.integer(dropInPort, "IOTC_MOCK_DROP_IN_PORT", in: 0...65535, what: "the drop-in port") {
-            guard configuration.dropIn else { throw ValidationError("--drop-in-port applies to drop-in mode only: add --drop-in") }
+        // The variable may be set for a whole CI job; only the flag without --drop-in is a mistake.
+        if dropInPort != nil, !configuration.dropIn { throw ValidationError("--drop-in-port applies to drop-in mode only: add --drop-in") }
+        if configuration.dropIn, let value = try Self.integer(dropInPort, "IOTC_MOCK_DROP_IN_PORT", in: 0...65535, what: "the drop-in port") {
             configuration.dropInPort = value
         }
         if let value = try Self.integer(tokenLifetime, "IOTC_MOCK_TOKEN_LIFETIME", in: 60...86_400, what: "the token lifetime in seconds") {

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import MockServer
+import Entra
+import HTTP
 
 /// Drop-in mode (a second port, the real host names in the certificate) and the sign-in endpoints of Entra ID and
 /// Resource Manager over real sockets. The unchanged Azure tools themselves run in `make test-azure-tools`.
@@ -76,5 +78,53 @@ import Testing
         defer { first.stop() }
         let busy = try #require(Int(first.readyLine().split(separator: " ").first { $0.hasPrefix("drop-in-port=") }?.split(separator: "=").last ?? ""))
         #expect(throws: MockServer.StartError.self) { try startServer { $0.dropIn = true; $0.dropInPort = busy } }
+    }
+
+    @Test func aSignedBearerTokenWithAHugeExpiryDoesNotCrashTheServer() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let entra = try #require(server.entra)
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = AccessTokenClaims(
+            aud: "https://apps.azureiotcentral.com", iss: "https://sts.windows.net/\(Self.tenant)/", iat: now, nbf: now, exp: 10_000_000_000_000_000,
+            tid: Self.tenant, oid: "02a70a2d-68af-45ae-b566-7556a18f5405", sub: "x", idtyp: "app")
+        let token = try #require(JSONWebToken.sign(claims, with: entra.signingKey))
+        let client = try RawHTTPClient(port: server.port)
+        let response = try client.request("GET", "/api/roles?api-version=2022-07-31", headers: [("Authorization", "Bearer \(token)")])
+        #expect(response.status == 403)  // valid, but no user of the application
+        #expect(try client.request("GET", "/_mock/health").status == 200)
+    }
+
+    @Test func dropInWithAnOwnCertificateThatLacksTheNamesWarns() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-own-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A certificate of the mock's own authority for localhost only, used as the user's own.
+        let issued = try CertificateAuthority.issue(in: folder.path)
+        try Data(issued.chainPEM).write(to: folder.appendingPathComponent("own.pem"))
+        try Data(issued.privateKeyPEM).write(to: folder.appendingPathComponent("own-key.pem"))
+        var configuration = MockServerConfiguration.ephemeral
+        configuration.fixturesDirectory = Paths.fixtures.path
+        configuration.dropIn = true
+        configuration.dropInPort = 0
+        configuration.tlsCertificatePath = folder.appendingPathComponent("own.pem").path
+        configuration.tlsPrivateKeyPath = folder.appendingPathComponent("own-key.pem").path
+        let server = try MockServer(configuration: configuration)
+        let warnings = try server.start()
+        defer { server.stop() }
+        #expect(warnings.count == 1 && warnings[0].contains("login.microsoftonline.com"), "\(warnings)")
+    }
+
+    @Test func theDropInPortVariableAloneDoesNotStopAStart() throws {
+        let environment = ["IOTC_MOCK_DROP_IN_PORT": "8443"]
+        let server = try MockProcess(dataDirectory: FileManager.default.temporaryDirectory, extraArguments: ["--in-memory"], environment: environment)
+        defer { server.terminate() }
+        #expect(server.port != nil)
+    }
+
+    @Test func resourceManagersProvidersPathAnswersInItsOwnShape() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let response = try RawHTTPClient(port: server.port).request("GET", "/providers?api-version=2021-04-01")
+        #expect(response.status == 404 && response.header("x-ms-error-code") == "NotFound" && !response.text.contains("iotcentral-support"))
     }
 }

@@ -212,4 +212,35 @@ import Testing
         #expect(load("{\"id\":\"tenants\",\"domain\":\"contoso.example\"}")?.contains("not a GUID") == true)
         #expect(load("{\"id\":\"\(Self.tenant)\",\"domain\":\"c.example\",\"subscriptions\":[{\"subscriptionId\":\"x\",\"displayName\":\"y\"}]}")?.contains("not a GUID") == true)
     }
+
+    @Test func anAccessTokenIsNoRefreshTokenAndSaysSo() throws {
+        let signIn = post(passwordForm())
+        let access = try #require(signIn.body["access_token"] as? String)
+        let r = post(["grant_type": "refresh_token", "client_id": Self.azureCLI, "refresh_token": access, "scope": "https://apps.azureiotcentral.com/.default"])
+        #expect(r.status == 400 && (r.body["error_description"] as? String)?.contains("is an access token, not a refresh token") == true, "\(r.body)")
+    }
+
+    @Test func clientAssertionsAreRefusedAsNotEmulated() {
+        let r = post(["grant_type": "client_credentials", "client_id": Self.confidential, "scope": "https://apps.azureiotcentral.com/.default",
+                      "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion": "e30.e30.x"])
+        #expect(r.status == 401 && r.body["error_codes"] as? [Int] == [700_027])
+    }
+
+    @Test func errorTimestampsFollowTheMocksClock() {
+        let r = post(["grant_type": "nonsense", "client_id": Self.confidential, "scope": "https://apps.azureiotcentral.com/.default"])
+        // 1_900_000_000 is 2030-03-17.
+        #expect((r.body["timestamp"] as? String)?.hasPrefix("2030-03-17 ") == true, "\(r.body)")
+    }
+
+    @Test func aDirectoryAppMarkedPublicSignsUsersInWithoutASecret() throws {
+        let control = service.handleControl(method: "POST", path: [Self.tenant, "servicePrincipals"],
+                                            body: Array(#"{"displayName":"my-public-app","appId":"11111111-2222-3333-4444-555555555555","publicClient":true}"#.utf8))
+        #expect(control.status == 201)
+        let refused = service.handleControl(method: "POST", path: [Self.tenant, "servicePrincipals"], body: Array(#"{"displayName":"x","publicClient":1}"#.utf8))
+        #expect(refused.status == 400)
+        #expect(post(passwordForm(client: "11111111-2222-3333-4444-555555555555")).status == 200)
+        var withSecret = passwordForm(client: "11111111-2222-3333-4444-555555555555")
+        withSecret["client_secret"] = "anything"
+        #expect(post(withSecret).body["error_codes"] as? [Int] == [700_025])
+    }
 }
