@@ -7,7 +7,7 @@ BIN := .build/debug/iotc-mock
 VENV := .venv
 AZURE_CLI_VENV := .venv-azure-cli
 
-.PHONY: all deps build run test test-swift test-clients test-azure-tools test-dist test-image dist image docs fuzz bench clean
+.PHONY: all catalog deps build run test test-swift test-clients test-azure-tools test-dist test-image dist image docs fuzz bench clean
 
 all: build
 
@@ -77,6 +77,12 @@ $(VENV)/.installed: Tests/clients/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/clients/requirements.txt
 	touch $@
+
+# Sources/Central/OperationVersions.swift, the api-versions of every operation, from the official specs' per-version
+# table (the shared spec folder beside the checkout; only needed when that table changes).
+SPEC_TABLE ?= ../shared/spec/iotcentral/operations-by-version.json
+catalog:
+	python3 scripts/operation-versions.py $(SPEC_TABLE) > Sources/Central/OperationVersions.swift.tmp && mv Sources/Central/OperationVersions.swift.tmp Sources/Central/OperationVersions.swift || { rm -f Sources/Central/OperationVersions.swift.tmp; exit 1; }
 
 # docs/permissions.md, the operation × role table, from the operation catalog and fixtures/roles.json.
 docs: build

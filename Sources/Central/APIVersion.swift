@@ -23,13 +23,7 @@ public enum APIVersion: String, Sendable, CaseIterable, Comparable {
     public var hasUserMaxPageSize: Bool { self == .v2022_10_31_preview }
 }
 
-/// The version sets of the operation catalog.
 extension Set where Element == APIVersion {
-    /// Every api-version: the operations of the 2022-07-31 spec are assumed to exist in the older versions too
-    /// (docs/fidelity.md), except organizations.
+    /// Every api-version.
     public static let allVersions = Set(APIVersion.allCases)
-    /// The versions with organizations (the IoT Central REST API reference: not 1.0 and not 2021-04-30-preview).
-    public static let organizationAPI = Set(APIVersion.allCases.filter(\.hasOrganizations))
-    /// Operations found only in the 2022-10-31-preview spec (assumed absent from older versions, docs/fidelity.md).
-    public static let newestPreview: Set<APIVersion> = [.v2022_10_31_preview]
 }

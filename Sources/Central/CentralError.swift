@@ -64,7 +64,13 @@ public struct CentralError: Error, Sendable, Equatable {
         CentralError(status: 404, code: "NotFound", message: "The \(what) '\(id.clipped)' was not found.")
     }
 
-    /// 404 for a path that matches no operation (assumed).
+    /// 404 for a method and path that other api-versions have but this one does not, with no operation of this
+    /// method on the path in any version (wording assumed).
+    public static func noOperationInVersion(_ method: String, path: String, version: String) -> CentralError {
+        CentralError(status: 404, code: "NotFound", message: "No operation matches \(method.clipped) \(path.clipped) in api-version \(version.clipped).")
+    }
+
+    /// 404 for a path no operation of any version has (wording assumed).
     public static func noSuchPath(_ path: String) -> CentralError {
         CentralError(status: 404, code: "NotFound", message: "No operation matches the path '\(path.clipped)'.")
     }

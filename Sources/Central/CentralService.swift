@@ -108,11 +108,20 @@ public final class CentralService: Sendable {
     }
 
     private func process(_ request: CentralRequest, application: Application, now: Int64, outcome: inout RequestOutcome) throws(CentralError) -> Reply {
+        // The path in any version, then the api-version, then the method and path in that version.
+        let path = "/api/" + request.pathSegments.joined(separator: "/")
+        guard OperationCatalog.hasPath(request.pathSegments) else { throw .noSuchPath(path) }
+        let version = try Self.apiVersion(request.queryValues("api-version"))
         let operation: Operation
         let parameters: [String: String]
-        switch OperationCatalog.match(method: request.method, segments: request.pathSegments) {
+        switch OperationCatalog.match(method: request.method, segments: request.pathSegments, version: version) {
         case .noSuchPath:
-            throw .noSuchPath("/api/" + request.pathSegments.joined(separator: "/"))
+            throw .noSuchPath(path)
+        case .notInVersion(let other?):
+            outcome.operationID = other.operationID
+            throw .operationNotInVersion(other.operationID, version: version.rawValue)
+        case .notInVersion(nil):
+            throw .noOperationInVersion(request.method, path: path, version: version.rawValue)
         case .methodNotAllowed(let allowed):
             throw .methodNotAllowed(request.method, allowed: allowed)
         case .operation(let found, let found_parameters):
@@ -121,11 +130,6 @@ public final class CentralService: Sendable {
         }
         outcome.operationID = operation.operationID
         outcome.permission = operation.permission
-
-        let version = try Self.apiVersion(request.queryValues("api-version"))
-        guard operation.versions.contains(version) else {
-            throw .operationNotInVersion(operation.operationID, version: version.rawValue)
-        }
 
         let roles: [Role]
         do { roles = try cache.roles(applicationID: application.id) { try store.roles(appID: application.id) } } catch {

@@ -19,7 +19,8 @@ public struct Operation: Sendable, Equatable {
     public let operationID: String
     /// The permission a principal needs (a name from `fixtures/roles.json`).
     public let permission: String
-    /// The api-versions in which the operation exists.
+    /// The api-versions in which the operation exists: from the official specs' per-version table
+    /// (`OperationVersions`, generated).
     public let versions: Set<APIVersion>
     public let scope: Scope
     /// Whether the mock implements the operation; the others answer 501 after authorization.
@@ -30,10 +31,10 @@ public struct Operation: Sendable, Equatable {
 
     public init(
         _ method: String, _ path: String, _ operationID: String, _ permission: String,
-        versions: Set<APIVersion> = .allVersions, scope: Scope = .organization, isEmulated: Bool = false
+        versions: Set<APIVersion>? = nil, scope: Scope = .organization, isEmulated: Bool = false
     ) {
         self.method = method; self.path = path; self.operationID = operationID; self.permission = permission
-        self.versions = versions; self.scope = scope; self.isEmulated = isEmulated
+        self.versions = versions ?? OperationVersions.table[operationID] ?? []; self.scope = scope; self.isEmulated = isEmulated
         self.templateSegments = path.split(separator: "/").map { part in
             part.hasPrefix("{") ? String(part) : part.lowercased()
         }

@@ -48,10 +48,11 @@ public enum PermissionsDocument {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// "all", "1.1-preview and later except 2021-04-30-preview" style text for a version set.
+    /// "all", "all but 1.0, 2021-04-30-preview" (when most versions have it) or the list of versions.
     static func versionsText(_ versions: Set<APIVersion>) -> String {
         if versions == .allVersions { return "all" }
-        if versions == .organizationAPI { return "all but 1.0, 2021-04-30-preview" }
+        let missing = APIVersion.allCases.filter { !versions.contains($0) }
+        if missing.count <= 3 { return "all but " + missing.map(\.rawValue).joined(separator: ", ") }
         return versions.sorted().map(\.rawValue).joined(separator: ", ")
     }
 }

@@ -92,7 +92,7 @@ import Testing
 
 @Suite struct OperationCatalogTests {
     @Test func routesByMethodAndTemplateWithTrailingSlashesAlreadyRemoved() {
-        guard case .operation(let op, let parameters) = OperationCatalog.match(method: "PATCH", segments: ["users", "abc"]) else {
+        guard case .operation(let op, let parameters) = OperationCatalog.match(method: "PATCH", segments: ["users", "abc"], version: .v2022_07_31) else {
             Issue.record("no match"); return
         }
         #expect(op.operationID == "Users_Update")
@@ -100,14 +100,31 @@ import Testing
     }
 
     @Test func aKnownPathWithAnotherMethodListsTheAllowedOnes() {
-        guard case .methodNotAllowed(let allowed) = OperationCatalog.match(method: "POST", segments: ["apiTokens", "x"]) else {
+        guard case .methodNotAllowed(let allowed) = OperationCatalog.match(method: "POST", segments: ["apiTokens", "x"], version: .v2022_07_31) else {
             Issue.record("expected 405"); return
         }
         #expect(Set(allowed) == ["GET", "PUT", "DELETE"])
     }
 
+    @Test func aPathOfOtherVersionsOnlyIsNotInThisOne() {
+        // Organizations do not exist in 1.0: any method there is 404, not 405.
+        guard case .notInVersion(let other) = OperationCatalog.match(method: "DELETE", segments: ["organizations"], version: .v1_0) else {
+            Issue.record("expected not in version"); return
+        }
+        #expect(other == nil)
+        guard case .notInVersion(let remove?) = OperationCatalog.match(method: "DELETE", segments: ["deviceGroups", "x"], version: .v1_0) else {
+            Issue.record("expected not in version"); return
+        }
+        #expect(remove.operationID == "DeviceGroups_Remove")
+        // 2022-06-30-preview has data export.
+        guard case .operation(let create, _) = OperationCatalog.match(method: "PUT", segments: ["dataExport", "destinations", "x"], version: .v2022_06_30_preview) else {
+            Issue.record("expected the operation"); return
+        }
+        #expect(create.operationID == "Destinations_Create")
+    }
+
     @Test func unknownPathsMatchNothing() {
-        guard case .noSuchPath = OperationCatalog.match(method: "GET", segments: ["widgets"]) else {
+        guard case .noSuchPath = OperationCatalog.match(method: "GET", segments: ["widgets"], version: .v2022_07_31) else {
             Issue.record("expected no match"); return
         }
     }
