@@ -98,6 +98,13 @@ public struct CentralError: Error, Sendable, Equatable {
         CentralError(status: 400, code: "BadRequest", message: message)
     }
 
+    /// 400 for a body that names a role, organization or parent that does not exist. The one public report of a
+    /// missing reference (MicrosoftDocs/azure-docs issue 110004: a device naming an organization) got 400; the code
+    /// is assumed (docs/fidelity.md).
+    public static func missingReference(_ message: String) -> CentralError {
+        CentralError(status: 400, code: "InvalidBody", message: message)
+    }
+
     /// 422 for a body that parsed but failed validation (the spec's Error definition; code assumed).
     public static func invalidBody(_ message: String) -> CentralError {
         CentralError(status: 422, code: "InvalidBody", message: message)

@@ -44,7 +44,7 @@ extension CentralService {
         defer { cache.invalidate() }
         let inserted: Bool
         do { inserted = try store.insert(token, appID: context.application.id) } catch let missing as CentralStore.MissingOrganization {
-            throw CentralError.invalidBody("No organization with id '\(missing.id.clipped)' exists.")
+            throw CentralError.missingReference("No organization with id '\(missing.id.clipped)' exists.")
         }
         guard inserted else {
             throw CentralError.invalidBody("An API token with id '\(id.clipped)' exists already; delete it first or choose another id.")

@@ -127,7 +127,7 @@ extension CentralService {
         do {
             try store.save(organization, appID: context.application.id)
         } catch CentralStore.OrganizationConflict.parentMissing(let parent) {
-            throw CentralError.invalidBody("The parent organization '\(parent.clipped)' does not exist.")
+            throw CentralError.missingReference("The parent organization '\(parent.clipped)' does not exist.")
         } catch CentralStore.OrganizationConflict.cycle(let parent) {
             throw CentralError.invalidBody("The organization '\(organization.id)' cannot move under '\(parent.clipped)': that is the organization itself or one of its descendants.")
         }

@@ -124,7 +124,7 @@ extension CentralService {
                 code: "RoleAssignmentLimit",
                 "The users of this application may hold at most \(limit) role assignments together (an adGroup user's assignment counts once); remove some first.")
         } catch let missing as CentralStore.MissingOrganization {
-            throw CentralError.invalidBody("No organization with id '\(missing.id.clipped)' exists.")
+            throw CentralError.missingReference("No organization with id '\(missing.id.clipped)' exists.")
         } catch CentralStore.UserConflict.emailInUse(let other) {
             throw CentralError.invalidBody("The email '\((user.email ?? "").clipped)' already belongs to the user '\(other.clipped)' of this application.")
         } catch CentralStore.UserConflict.identityInUse(let other) {

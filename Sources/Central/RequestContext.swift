@@ -46,10 +46,10 @@ public struct RequestContext: Sendable {
     /// Validates the `roles` member of a body (spec definitions `Permission` and `RoleAssignment`).
     ///
     /// Refused with 422 `InvalidBody`: missing or not an array; empty (`minItems: 1`); more than 100 entries
-    /// (assumed); an entry that is not an object; `role` missing or not a string, or naming no role of this
-    /// application; `organization` not a string, or present in an api-version without organizations; an
-    /// organization role without an organization or an application role with one ("Manage users and roles in IoT Central"); an
-    /// organization that does not exist. An assignment repeated exactly is kept once (assumed).
+    /// (assumed); an entry that is not an object; `role` missing or not a string; `organization` not a string, or
+    /// present in an api-version without organizations; an organization role without an organization or an
+    /// application role with one ("Manage users and roles in IoT Central"). Refused with 400 `InvalidBody`: a role
+    /// or organization that does not exist. An assignment repeated exactly is kept once (assumed).
     public func roleAssignments(in body: JSONValue, store: CentralStore) throws(CentralError) -> [RoleAssignment] {
         guard let value = body["roles"], value != .null else { throw .invalidBody("The field 'roles' is required.") }
         guard let entries = value.arrayValue else {
@@ -68,7 +68,7 @@ public struct RequestContext: Sendable {
                 throw .invalidBody("\(field).role must be a string (a role id), not \(roleValue.kindDescription).")
             }
             guard let role = roles.first(where: { $0.id == roleID.lowercased() }) else {
-                throw .invalidBody("\(field).role: no role with id '\(roleID.clipped)' exists in this application.")
+                throw .missingReference("\(field).role: no role with id '\(roleID.clipped)' exists in this application.")
             }
             var organization: String?
             if let organizationValue = entry["organization"], organizationValue != .null {
@@ -90,7 +90,7 @@ public struct RequestContext: Sendable {
                 do { exists = try store.organizationExists(appID: application.id, id: id) } catch {
                     throw CentralService.storeFailure(error)
                 }
-                guard exists else { throw .invalidBody("\(field).organization: no organization with id '\(id.clipped)' exists.") }
+                guard exists else { throw .missingReference("\(field).organization: no organization with id '\(id.clipped)' exists.") }
             case (.application, nil):
                 break
             }

@@ -24,7 +24,10 @@ extension MockServer {
         var application: Application?
         var outcome = RequestOutcome()
         let response: HTTPResponse
-        if first == "api" {
+        if first == "api", Self.hasEmptySegment(request.path) {
+            // The real router matches no route with an empty segment (`/api//users`); a trailing slash is fine.
+            response = HTTPResponse(service.errorResponse(.noSuchPath(request.path)))
+        } else if first == "api" {
             let resolution = pinned.map { id in registry.application(id).map(ApplicationRegistry.Resolution.application) ?? .unknown(id) }
                 ?? registry.resolve(host: host)
             switch resolution {
@@ -64,6 +67,9 @@ extension MockServer {
         finish(request, path: path, response: response, application: application, outcome: outcome, started: started, journaled: true)
         return response
     }
+
+    /// Whether a path has an empty segment before its end (`//`), as in `/api//users`.
+    static func hasEmptySegment(_ path: String) -> Bool { path.contains("//") }
 
     /// An Entra or Resource Manager refusal with the mock's reason header and journal reason: their own words
     /// (`error_description`, or `error.message`), as IoT Central refusals carry theirs.

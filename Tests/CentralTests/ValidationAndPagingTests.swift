@@ -19,7 +19,11 @@ import Testing
         ("PUT", "users/u1", #"{"email":"a@b.co","roles":\#(operatorRole)}"#, 422),
         ("PUT", "users/u1", #"{"type":"email","email":"a@b.co","roles":[]}"#, 422),
         ("PUT", "users/u1", #"{"type":"email","email":"a@b.co"}"#, 422),
-        ("PUT", "users/u1", #"{"type":"email","email":"a@b.co","roles":[{"role":"00000000-0000-0000-0000-000000000000"}]}"#, 422),
+        // A missing reference is 400 (the one public report of one got 400), other validation failures 422.
+        ("PUT", "users/u1", #"{"type":"email","email":"a@b.co","roles":[{"role":"00000000-0000-0000-0000-000000000000"}]}"#, 400),
+        ("PUT", "users/u1", #"{"type":"email","email":"a@b.co","roles":[{"role":"84cc62c1-dabe-49d3-b16e-8b291232b285","organization":"nowhere"}]}"#, 400),
+        ("PUT", "apiTokens/t1", #"{"roles":[{"role":"84cc62c1-dabe-49d3-b16e-8b291232b285","organization":"nowhere"}]}"#, 400),
+        ("PUT", "apiTokens/t1", #"{"roles":[{"role":"not-a-role"}]}"#, 400),
         ("PUT", "users/u1", #"{"type":"email","roles":\#(operatorRole)}"#, 422),
         ("PUT", "users/u1", #"{"type":"email","email":"not-an-email","roles":\#(operatorRole)}"#, 422),
         ("PUT", "users/u1", #"{"type":"servicePrincipal","tenantId":"t","objectId":"o","roles":\#(operatorRole)}"#, 422),

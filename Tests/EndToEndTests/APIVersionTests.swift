@@ -61,3 +61,26 @@ import Testing
         expectEnvelope(try client.request("DELETE", "/api/deviceGroups/x?api-version=1.0", token: admin), status: 404, code: "NotFound")
     }
 }
+
+/// Small routing and authentication answers, as the real service gives them.
+@Suite struct RoutingFidelityTests {
+    @Test func anEmptyPathSegmentMatchesNoRouteButATrailingSlashDoes() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        expectEnvelope(try client.request("GET", "/api//users?api-version=2022-07-31", token: admin), status: 404, code: "NotFound")
+        expectEnvelope(try client.request("GET", "/api/users//?api-version=2022-07-31", token: admin), status: 404, code: "NotFound")
+        #expect(try client.request("GET", "/api/users/?api-version=2022-07-31", token: admin).status == 200)
+        #expect(try client.request("GET", "/api/users?api-version=2022-07-31", token: admin).status == 200)
+    }
+
+    @Test(arguments: ["Bearer ", "Bearer", "bearer   ", "SharedAccessSignature "])
+    func aSchemeWithoutATokenSaysTheTokenIsMissing(_ header: String) throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let response = try RawHTTPClient(port: server.port).request("GET", "/api/users?api-version=2022-07-31", headers: [("Authorization", header)])
+        expectEnvelope(response, status: 401, code: "Unauthenticated")
+        #expect(response.header("x-iotc-mock-reason")?.contains("carries no token after it") == true, "\(response.header("x-iotc-mock-reason") ?? "")")
+    }
+}
