@@ -19,10 +19,13 @@ public struct APIToken: Sendable, Equatable {
     }
 
     /// The response shape without the token string: `{"id", "roles", "expiry"}` (ApiTokens_Get, ApiTokens_List).
-    public var json: JSONValue {
+    public var json: JSONValue { json(in: .v2022_10_31_preview) }
+
+    /// The response shape in `version` (role assignments as that version's model has them).
+    public func json(in version: APIVersion) -> JSONValue {
         .object([
             ("id", .string(id)),
-            ("roles", .array(roles.map(\.json))),
+            ("roles", .array(roles.map { $0.json(in: version) })),
             ("expiry", .string(Timestamp.iso8601(milliseconds: expiryMilliseconds))),
         ])
     }

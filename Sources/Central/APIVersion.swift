@@ -21,6 +21,21 @@ public enum APIVersion: String, Sendable, CaseIterable, Comparable {
     public var hasOrganizations: Bool { self != .v1_0 && self != .v2021_04_30_preview }
     /// Whether `GET /users` takes `maxpagesize` (the IoT Central REST API reference: 2022-10-31-preview).
     public var hasUserMaxPageSize: Bool { self == .v2022_10_31_preview }
+
+    /// Whether `EmailUser.email` has `format: email` in this version's spec (1.0, 1.1-preview,
+    /// 2021-04-30-preview); later versions give it no format.
+    public var hasEmailFormat: Bool { [.v1_0, .v1_1_preview, .v2021_04_30_preview].contains(self) }
+
+    /// Whether `Users_Update` consumes `application/merge-patch+json` besides `application/json` (from 1.2-preview
+    /// on, not in 2021-04-30-preview: the specs of 1.0, 1.1-preview and 2021-04-30-preview give it no `consumes`, so
+    /// only the top-level `application/json` applies).
+    public var usersUpdateTakesMergePatch: Bool { ![.v1_0, .v1_1_preview, .v2021_04_30_preview].contains(self) }
+
+    /// Whether the `userId` and `organizationId` path parameters of the create operations have the spec's limits
+    /// (`UserId`: `^[a-zA-Z0-9-_]*$`, at most 48; `OrganizationId`: `^(?!-)[a-z0-9-]{1,48}[a-z0-9]$`): from
+    /// 1.2-preview on, not in 2021-04-30-preview. In 1.0, 1.1-preview and 2021-04-30-preview `Users_Create` and
+    /// `Organizations_Create` give the id no limits.
+    public var limitsIdentityIDs: Bool { ![.v1_0, .v1_1_preview, .v2021_04_30_preview].contains(self) }
 }
 
 extension Set where Element == APIVersion {

@@ -8,7 +8,7 @@ extension CentralService {
     func listAPITokens(_ context: RequestContext) throws -> Reply {
         let page = try pageRequest(context, allowsMaxPageSize: false)
         let result = try store.apiTokens(appID: context.application.id, after: page.after, limit: page.limit)
-        return listReply(result.items.map(\.json), next: result.next, context: context)
+        return listReply(result.items.map { $0.json(in: context.version) }, next: result.next, context: context)
     }
 
     func getAPIToken(_ context: RequestContext) throws -> Reply {
@@ -16,7 +16,7 @@ extension CentralService {
         guard let token = try store.apiToken(appID: context.application.id, id: id) else {
             throw CentralError.notFound("API token", id: id)
         }
-        return Reply(status: 200, body: token.json)
+        return Reply(status: 200, body: token.json(in: context.version))
     }
 
     /// ApiTokens_Create: 200 with the token string, which is never shown again. An id in use is refused with
@@ -50,7 +50,7 @@ extension CentralService {
             throw CentralError.invalidBody("An API token with id '\(id.clipped)' exists already; delete it first or choose another id.")
         }
         let tokenString = SharedAccessSignature.sign(applicationID: context.application.id, token: token, key: context.application.signingKey)
-        guard case .object(var members) = token.json else { return Reply(status: 200, body: token.json) }
+        guard case .object(var members) = token.json else { return Reply(status: 200, body: token.json(in: context.version)) }
         members.append(("token", .string(tokenString)))
         return Reply(status: 200, body: .object(members))
     }

@@ -29,8 +29,14 @@ extension CentralService {
     /// "Add or update"). `displayName` is required (assumed); no `parent` makes it a child of the root.
     func createOrganization(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("organizationId")
-        guard Validation.isOrganizationID(id) else {
-            throw CentralError.invalidBody("The organization id '\(id.clipped)' is not valid: use 2 to 48 lower-case letters, digits or '-', not starting with '-' and ending with a letter or digit.")
+        if context.version.limitsIdentityIDs {
+            guard Validation.isOrganizationID(id) else {
+                throw CentralError.invalidBody("The organization id '\(id.clipped)' is not valid: use 2 to 48 lower-case letters, digits or '-', not starting with '-' and ending with a letter or digit.")
+            }
+        } else {
+            guard Validation.isUnlimitedID(id) else {
+                throw CentralError.invalidBody("The organization id '\(id.clipped)' is not valid: use 1 to 255 characters without control characters.")
+            }
         }
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()

@@ -5,25 +5,28 @@ extension CentralService {
     func listUsers(_ context: RequestContext) throws -> Reply {
         let page = try pageRequest(context, allowsMaxPageSize: context.version.hasUserMaxPageSize)
         let result: (items: [User], next: Int64?)
+        let version = context.version
         if context.scope == .application {
-            result = try store.users(appID: context.application.id, after: page.after, limit: page.limit)
+            result = version.hasADGroupUsers
+                ? try store.users(appID: context.application.id, after: page.after, limit: page.limit)
+                : try store.users(appID: context.application.id, after: page.after, limit: page.limit) { $0.exists(in: version) }
         } else {
             let visible = context.scope.organizations(in: try organizationTree(context))  // one pass over the tree
             result = try store.users(appID: context.application.id, after: page.after, limit: page.limit) {
-                AccessScope.containsAny(of: $0.roles, in: visible)
+                $0.exists(in: version) && AccessScope.containsAny(of: $0.roles, in: visible)
             }
         }
-        return listReply(result.items.map(\.json), next: result.next, context: context)
+        return listReply(result.items.map { $0.json(in: version) }, next: result.next, context: context)
     }
 
     /// Users_Get: 403 for a user an organization-scoped caller cannot see (assumed, docs/fidelity.md).
     func getUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
-        guard let user = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
+        guard let user = try existingUser(id, context: context) else { throw CentralError.notFound("user", id: id) }
         guard AccessScope.containsAny(of: user.roles, in: context.scope.organizations(in: try organizationTree(context))) else {
             throw CentralError.forbidden("the user '\(id.clipped)' has no role on \(context.scope.description), where the caller holds '\(context.operation.permission)'.")
         }
-        return Reply(status: 200, body: user.json)
+        return Reply(status: 200, body: user.json(in: context.version))
     }
 
     /// Users_Create: creates the user, or, when the id exists with the same type and identity, replaces its
@@ -31,8 +34,14 @@ extension CentralService {
     /// existing id is refused like a PATCH of those fields. Read-only `id` in the body is ignored.
     func createUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
-        guard Validation.isResourceID(id) else {
-            throw CentralError.invalidBody("The user id '\(id.clipped)' is not valid: use 1 to 48 letters, digits, '-' or '_'.")
+        if context.version.limitsIdentityIDs {
+            guard Validation.isResourceID(id) else {
+                throw CentralError.invalidBody("The user id '\(id.clipped)' is not valid: use 1 to 48 letters, digits, '-' or '_'.")
+            }
+        } else {
+            guard Validation.isUnlimitedID(id) else {
+                throw CentralError.invalidBody("The user id '\(id.clipped)' is not valid: use 1 to 255 characters without control characters.")
+            }
         }
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
@@ -48,7 +57,10 @@ extension CentralService {
         switch type {
         case .email:
             let email = try context.requiredString("email", in: body, for: "an email user")
-            guard Validation.isEmail(email) else { throw CentralError.invalidBody("The field 'email' is not a valid email address: '\(email.clipped)'.") }
+            // Only some versions give `email` the format `email`; in the others any address-like text is taken.
+            guard context.version.hasEmailFormat ? Validation.isEmail(email) : Validation.isFormatlessEmail(email) else {
+                throw CentralError.invalidBody("The field 'email' is not a valid email address: '\(email.clipped)'.")
+            }
             user = User(id: id, type: type, email: email, roles: roles)
         case .servicePrincipal, .adGroup:
             let what = type == .adGroup ? "an adGroup user" : "a servicePrincipal user"
@@ -66,15 +78,15 @@ extension CentralService {
             saved = existing.with(roles: roles)  // the stored identity stays as it was written first
         }
         try save(saved, context: context)
-        return Reply(status: 200, body: saved.json)
+        return Reply(status: 200, body: saved.json(in: context.version))
     }
 
     /// Users_Update: JSON or merge-patch body; only `roles` can change (the 2022-07-31 spec). `type`, `email`,
     /// `tenantId` and `objectId` may be repeated unchanged but not changed; `id` is read-only and ignored.
     func updateUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
-        try context.requireContentType(["application/json", "application/merge-patch+json"])
-        guard let existing = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
+        try context.requireContentType(context.version.usersUpdateTakesMergePatch ? ["application/json", "application/merge-patch+json"] : ["application/json"])
+        guard let existing = try existingUser(id, context: context) else { throw CentralError.notFound("user", id: id) }
         let tree = try organizationTree(context)
         try context.authorizeChange(of: existing.roles, tree: tree, item: "user '\(id.clipped)'")
         let body = try context.jsonObjectBody()
@@ -89,14 +101,14 @@ extension CentralService {
             updated = existing.with(roles: roles)
         }
         try save(updated, context: context)
-        return Reply(status: 200, body: updated.json)
+        return Reply(status: 200, body: updated.json(in: context.version))
     }
 
     /// Users_Remove: refused with 422 `LastAdministrator` for the last user holding Administrator
     /// application-wide ("Manage users and roles in IoT Central").
     func removeUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
-        guard let existing = try store.user(appID: context.application.id, id: id) else { throw CentralError.notFound("user", id: id) }
+        guard let existing = try existingUser(id, context: context) else { throw CentralError.notFound("user", id: id) }
         try context.authorizeChange(of: existing.roles, tree: try organizationTree(context), item: "user '\(id.clipped)'")
         defer { cache.invalidate() }
         do {
@@ -105,6 +117,13 @@ extension CentralService {
             throw Self.lastAdministrator(id)
         }
         return Reply(status: 204)
+    }
+
+    /// The user with this id as the request's api-version sees it: nil when absent, or when the version cannot
+    /// express it (an `adGroup` user in 1.0).
+    private func existingUser(_ id: String, context: RequestContext) throws -> User? {
+        guard let user = try store.user(appID: context.application.id, id: id), user.exists(in: context.version) else { return nil }
+        return user
     }
 
     static func lastAdministrator(_ id: String) -> CentralError {

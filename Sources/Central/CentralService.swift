@@ -226,7 +226,7 @@ public final class CentralService: Sendable {
     /// - Throws: 400 for a `$skiptoken` that is not one the mock issued, or a `maxpagesize` outside 1...100.
     func pageRequest(_ context: RequestContext, allowsMaxPageSize: Bool) throws(CentralError) -> (after: Int64, limit: Int) {
         var after: Int64 = 0
-        for name in ["$skiptoken", "maxpagesize"] where Set(context.request.queryValues(name)).count > 1 {
+        for name in ["$skiptoken"] + (allowsMaxPageSize ? ["maxpagesize"] : []) where Set(context.request.queryValues(name)).count > 1 {
             throw .badRequest("The parameter \(name) is given more than once with different values.")
         }
         if let token = context.request.queryValues("$skiptoken").last {
@@ -236,10 +236,8 @@ public final class CentralService: Sendable {
             after = value
         }
         var limit = pageSize
-        if let text = context.request.queryValues("maxpagesize").last {
-            guard allowsMaxPageSize else {
-                throw .badRequest("The parameter maxpagesize is not supported in api-version \(context.version.rawValue).")
-            }
+        // A query parameter the operation does not declare in this version is ignored, as every other one is.
+        if allowsMaxPageSize, let text = context.request.queryValues("maxpagesize").last {
             guard let value = Int(text), (1...100).contains(value) else {
                 throw .badRequest("maxpagesize must be an integer from 1 to 100, not '\(text.clipped)'.")
             }
@@ -253,7 +251,8 @@ public final class CentralService: Sendable {
         var members: [(String, JSONValue)] = [("value", .array(items))]
         if let next {
             var link = "\(context.request.baseURL)/api/\(context.request.pathSegments.joined(separator: "/"))?api-version=\(context.version.rawValue)"
-            if let size = context.request.queryValues("maxpagesize").last { link += "&maxpagesize=\(size)" }
+            if context.operation.operationID == "Users_List", context.version.hasUserMaxPageSize,
+               let size = context.request.queryValues("maxpagesize").last { link += "&maxpagesize=\(size)" }
             link += "&$skiptoken=\(next)"
             members.append(("nextLink", .string(link)))
         }

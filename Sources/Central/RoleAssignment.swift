@@ -15,6 +15,12 @@ public struct RoleAssignment: Sendable, Equatable, Hashable {
         return .object(members)
     }
 
+    /// The response shape in `version`: versions without organizations (`1.0`, `2021-04-30-preview`) have no
+    /// `organization` member in their `RoleAssignment`, so it is left out there.
+    public func json(in version: APIVersion) -> JSONValue {
+        version.hasOrganizations ? json : .object([("role", .string(role))])
+    }
+
     /// Reads an array of assignments stored by `json`; entries that are not assignments are dropped.
     public static func list(from value: JSONValue) -> [RoleAssignment] {
         (value.arrayValue ?? []).compactMap { entry in

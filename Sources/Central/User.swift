@@ -29,12 +29,18 @@ public struct User: Sendable, Equatable {
     }
 
     /// The response shape, fields in the order of the spec's examples.
-    public var json: JSONValue {
+    public var json: JSONValue { json(in: .v2022_10_31_preview) }
+
+    /// The response shape in `version` (role assignments as that version's model has them).
+    public func json(in version: APIVersion) -> JSONValue {
         var members: [(String, JSONValue)] = [("id", .string(id)), ("type", .string(type.rawValue))]
         if let tenantId { members.append(("tenantId", .string(tenantId))) }
         if let objectId { members.append(("objectId", .string(objectId))) }
-        members.append(("roles", .array(roles.map(\.json))))
+        members.append(("roles", .array(roles.map { $0.json(in: version) })))
         if let email { members.append(("email", .string(email))) }
         return .object(members)
     }
+
+    /// Whether `version` can express this user: 1.0 has no `adGroup` users.
+    public func exists(in version: APIVersion) -> Bool { type != .adGroup || version.hasADGroupUsers }
 }

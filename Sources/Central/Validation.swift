@@ -21,6 +21,19 @@ public enum Validation {
         return !bytes.isEmpty && bytes.count <= 48 && bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
     }
 
+    /// An id where the version's spec sets no limits (the create operations of 1.0, 1.1-preview and
+    /// 2021-04-30-preview): 1 to 255 characters without control characters (assumed bounds, docs/fidelity.md).
+    public static func isUnlimitedID(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 255 && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    /// An `email` where the version's spec gives it no format (1.2-preview and later, except 2021-04-30-preview):
+    /// 1 to 254 bytes without control characters or spaces (assumed: an email user must be matchable to a token).
+    public static func isFormatlessEmail(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return !bytes.isEmpty && bytes.count <= 254 && bytes.allSatisfy { $0 > 0x20 && $0 != 0x7F }
+    }
+
     /// Spec parameter `OrganizationId` (the 2022-07-31 spec): pattern `^(?!-)[a-z0-9-]{1,48}[a-z0-9]$` and
     /// `maxLength: 48`, so 2 to 48 characters of lower-case letters, digits and `-`, not starting with `-` and
     /// ending with a letter or digit.
