@@ -138,10 +138,12 @@ public struct RequestContext: Sendable {
         }
     }
 
-    /// An optional string member: nil when absent or null.
-    /// - Throws: 422 when present with another JSON type.
+    /// An optional string member: nil when absent.
+    /// - Throws: 422 when present as null or another JSON type.
     public func optionalString(_ name: String, in body: JSONValue) throws(CentralError) -> String? {
-        guard let value = body[name], value != .null else { return nil }
+        // Absent is "not given"; null is a value the schema's `type: string` does not allow (a PATCH that means to
+        // remove a member checks for null itself first).
+        guard let value = body[name] else { return nil }
         guard let text = value.stringValue else {
             throw .invalidBody("The field '\(name)' must be a string, not \(value.kindDescription).")
         }
