@@ -41,6 +41,12 @@ extension MockServer {
         ]))
     }
 
+    /// Who may use the control plane. With a control key: whoever sends it (and nobody else). Without one: loopback
+    /// callers only, and not through a browser: a page of another site (its `Origin`, or `Sec-Fetch-Site:
+    /// cross-site`), a DNS-rebound name in `Host` (any name but a loopback address, `localhost`, `*.localhost` or a
+    /// name the server presents: `--tls-name`, the drop-in names), and a write whose `Content-Type` is not JSON (a
+    /// CORS "simple request" needs no pre-flight) are refused with 403, each saying which rule refused it. A caller
+    /// whose address could not be read is refused too.
     private func authorizeControl(_ request: HTTPRequest) throws(ControlError) {
         if let key = configuration.controlKey {
             let values = request.headers.values(Self.controlKeyHeader)
@@ -54,9 +60,48 @@ extension MockServer {
             return
         }
         let remote = request.remoteAddress
-        guard remote.hasPrefix("127.") || remote == "::1" || remote.hasPrefix("::ffff:127.") || remote.isEmpty else {
+        guard remote.hasPrefix("127.") || remote == "::1" || remote.hasPrefix("::ffff:127.") else {
             throw ControlError(403, "The control plane answers loopback callers only; start the server with --control-key to allow others.")
         }
+        let host = request.headers["Host"].map(Self.hostName) ?? ""
+        guard request.headers["Host"] == nil || isControlHost(host) else {
+            throw ControlError(403, "The control plane refuses the host name '\(host.clipped)': call it as 127.0.0.1, localhost or a name of its certificate (a browser page on another name could be a DNS rebinding), or send the control key.")
+        }
+        if let origin = request.headers["Origin"] {
+            let own = (request.isTLS ? "https://" : "http://") + (request.headers["Host"] ?? "")
+            guard origin.lowercased() == own.lowercased() else {
+                throw ControlError(403, "The control plane refuses requests from another origin ('\(origin.clipped)'): a web page may not drive it. Send the control key to allow this caller.")
+            }
+        }
+        if let site = request.headers["Sec-Fetch-Site"], !["same-origin", "none"].contains(site.lowercased()) {
+            throw ControlError(403, "The control plane refuses a browser request from another site (Sec-Fetch-Site: \(site.clipped)).")
+        }
+        if ["POST", "PUT", "PATCH", "DELETE"].contains(request.method), !request.body.isEmpty || request.headers["Content-Type"] != nil {
+            let type = request.headers["Content-Type"]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard type == "application/json" else {
+                throw ControlError(415, "Control writes take Content-Type: application/json, not '\((request.headers["Content-Type"] ?? "none").clipped)' (a browser form could send the others without asking).")
+            }
+        }
+    }
+
+    /// The host name of a `Host` value: without its port, an IPv6 literal without brackets, lower-cased.
+    static func hostName(_ value: String) -> String {
+        if value.hasPrefix("["), let close = value.firstIndex(of: "]") {
+            return String(value[value.index(after: value.startIndex)..<close]).lowercased()
+        }
+        return String(value.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").lowercased()
+    }
+
+    /// Whether a control request may name this host: a loopback address, `localhost` and its subdomains, the address
+    /// the server listens on, a `--tls-name`, or in drop-in mode a drop-in name.
+    func isControlHost(_ host: String) -> Bool {
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host.hasPrefix("127.") && CertificateAuthority.isIPAddress(host) {
+            return true
+        }
+        if host == configuration.host.lowercased() { return true }
+        var names = configuration.tlsNames.map { $0.lowercased() }
+        if configuration.dropIn { names += MockServerConfiguration.dropInNames }
+        return names.contains { name in name.hasPrefix("*.") ? host.hasSuffix(String(name.dropFirst(1))) : name == host }
     }
 
     private func controlOperation(_ request: HTTPRequest, path: [String], pinned: String?) throws(ControlError) -> HTTPResponse {

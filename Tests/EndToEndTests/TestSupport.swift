@@ -97,14 +97,17 @@ final class RawHTTPClient {
     }
 
     /// Sends one request with Content-Length, Host and (optionally) Authorization.
+    /// Sends one request and reads its answer. `body` goes as JSON (with its Content-Type and Content-Length);
+    /// `rawBody` goes as it is, after the caller's own headers.
     func request(
-        _ method: String, _ target: String, token: String? = nil, body: String? = nil, headers: [(String, String)] = [], host: String = "127.0.0.1"
+        _ method: String, _ target: String, token: String? = nil, body: String? = nil, headers: [(String, String)] = [],
+        rawBody: String? = nil, host: String = "127.0.0.1"
     ) throws -> RawResponse {
         var text = "\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\n"
         if let token { text += "Authorization: \(token)\r\n" }
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if let body { text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
-        text += "\r\n" + (body ?? "")
+        text += "\r\n" + (body ?? rawBody ?? "")
         send(text)
         return try readResponse(method: method)
     }

@@ -178,6 +178,8 @@ def test_control_endpoint_validates_what_it_adds(mock, https):
     assert requests.post(f"{base}/users", json={"userPrincipalName": "a@b.example", "password": "p", "objectId": "zzz"}).status_code == 400
     assert requests.post(f"{base}/users", json={"userPrincipalName": "a b@b.example", "password": "p"}).status_code == 400
     assert requests.post(f"{base}/groups", json={"displayName": "g", "members": ["not-a-guid"]}).status_code == 400
-    assert requests.post(f"{base}/servicePrincipals", data="not json").status_code == 400
+    # Control writes are JSON (a browser form could send anything else): a body that is not JSON, labelled JSON, is 400.
+    assert requests.post(f"{base}/servicePrincipals", data="not json", headers={"Content-Type": "application/json"}).status_code == 400
+    assert requests.post(f"{base}/servicePrincipals", data="not json").status_code == 415
     assert requests.post(f"{base}/servicePrincipals", json={"displayName": "bad\u0000name"}).status_code == 400
     assert requests.post(f"{base}/users", json={"userPrincipalName": "ok@b.example", "password": "p"}).status_code == 201
