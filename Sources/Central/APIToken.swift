@@ -2,21 +2,26 @@ import Foundation
 
 /// An API token of an application (spec definition `ApiToken`, the 2022-07-31 spec).
 ///
-/// The token string itself is never stored: the store keeps a random per-token `nonce`, and the string is the
-/// signature over the token's fields and that nonce (see `SharedAccessSignature`). So a token deleted and created
-/// again under the same id gets a new nonce, and the old string stays dead.
+/// The token string is never stored, nor anything it could be made from: its `sig` is 32 random bytes, and the
+/// store keeps only their SHA-256 (`secretHash`). A request's token verifies when the hash of its `sig` matches, in
+/// constant time, together with the id, application and expiry. So the database file alone mints no token, and a
+/// token deleted and created again under the same id has a new secret: the old string stays dead.
 public struct APIToken: Sendable, Equatable {
     /// The token id: the `{tokenId}` of the path and the `skn` of the token string.
     public let id: String
     public let roles: [RoleAssignment]
     /// Expiry in Unix epoch milliseconds (the `se` of the token string).
     public let expiryMilliseconds: Int64
-    /// 16 random bytes that make this token's signature unique.
-    public let nonce: [UInt8]
+    /// SHA-256 of the token's secret (the 32 bytes of its `sig`).
+    public let secretHash: [UInt8]
 
-    public init(id: String, roles: [RoleAssignment], expiryMilliseconds: Int64, nonce: [UInt8]) {
-        self.id = id; self.roles = roles; self.expiryMilliseconds = expiryMilliseconds; self.nonce = nonce
+    public init(id: String, roles: [RoleAssignment], expiryMilliseconds: Int64, secretHash: [UInt8]) {
+        self.id = id; self.roles = roles; self.expiryMilliseconds = expiryMilliseconds; self.secretHash = secretHash
     }
+
+    /// A new secret for a token: 32 random bytes (the `sig` of its string).
+    /// - Throws: when the system has no random bytes.
+    public static func newSecret() throws -> [UInt8] { try Crypto.randomBytes(32) }
 
     /// The response shape without the token string: `{"id", "roles", "expiry"}` (ApiTokens_Get, ApiTokens_List).
     public var json: JSONValue { json(in: .v2022_10_31_preview) }

@@ -5,15 +5,12 @@ public struct Application: Sendable, Equatable {
     /// The host label of `https://{subdomain}.azureiotcentral.com`.
     public let subdomain: String
     public let displayName: String
-    /// The HMAC-SHA256 key that signs this application's API tokens (32 bytes from the fixture or the CSPRNG).
-    public let signingKey: [UInt8]
     /// The port of its own the server listens on for this application alone: a number, 0 for any free port, or
     /// nil for none (it is reached through the server's port and the `Host` header). Not part of the real
     /// service: it lets clients that cannot resolve `{subdomain}.localhost` reach every application.
     public let port: Int?
 
-    public init(id: String, subdomain: String, displayName: String, signingKey: [UInt8], port: Int? = nil) {
-        self.id = id; self.subdomain = subdomain; self.displayName = displayName; self.signingKey = signingKey
-        self.port = port
+    public init(id: String, subdomain: String, displayName: String, port: Int? = nil) {
+        self.id = id; self.subdomain = subdomain; self.displayName = displayName; self.port = port
     }
 }

@@ -40,7 +40,8 @@ extension CentralService {
             }
             expiry = parsed
         }
-        let token = APIToken(id: id, roles: roles, expiryMilliseconds: expiry, nonce: try Crypto.randomBytes(16))
+        let secret = try APIToken.newSecret()
+        let token = APIToken(id: id, roles: roles, expiryMilliseconds: expiry, secretHash: Crypto.sha256(secret))
         defer { cache.invalidate() }
         let inserted: Bool
         do { inserted = try store.insert(token, appID: context.application.id) } catch let missing as CentralStore.MissingOrganization {
@@ -49,8 +50,9 @@ extension CentralService {
         guard inserted else {
             throw CentralError.invalidBody("An API token with id '\(id.clipped)' exists already; delete it first or choose another id.")
         }
-        let tokenString = SharedAccessSignature.sign(applicationID: context.application.id, token: token, key: context.application.signingKey)
-        guard case .object(var members) = token.json else { return Reply(status: 200, body: token.json(in: context.version)) }
+        let tokenString = SharedAccessSignature.string(
+            applicationID: context.application.id, tokenID: token.id, expiryMilliseconds: token.expiryMilliseconds, secret: secret)
+        guard case .object(var members) = token.json(in: context.version) else { return Reply(status: 200, body: token.json(in: context.version)) }
         members.append(("token", .string(tokenString)))
         return Reply(status: 200, body: .object(members))
     }

@@ -64,13 +64,43 @@ public final class CentralStore: Sendable {
         """
         ALTER TABLE applications ADD COLUMN port INTEGER CHECK (port BETWEEN 0 AND 65535);
         """,
+        // No secret at rest: tokens keep the SHA-256 of their secret instead of a nonce, applications no signing key
+        // (`hashTokenSecrets` fills the hashes, then drops the old columns); an application made from a fixture keeps
+        // the hashes of the fixture's tokens, so a reset brings back the same token strings.
+        """
+        ALTER TABLE api_tokens ADD COLUMN secret_hash BLOB NOT NULL DEFAULT x'';
+        ALTER TABLE applications ADD COLUMN fixture_token_hashes TEXT;
+        """,
     ]
 
-    /// Opens the store on `database` and brings its schema up to date.
+    /// Migration 3 in Swift: every token of an older data folder gets the hash of the secret its string carries
+    /// (the old HMAC of its application's key and its nonce), so it keeps working; then the key and the nonces go.
+    static func hashTokenSecrets(_ tx: SQLiteDatabase.Transaction) throws {
+        let rows = try tx.query("""
+            SELECT api_tokens.seq, api_tokens.app_id, api_tokens.id, api_tokens.expiry_ms, api_tokens.nonce, applications.signing_key
+            FROM api_tokens JOIN applications ON applications.id = api_tokens.app_id
+            """)
+        for row in rows {
+            let secret = SharedAccessSignature.legacySecret(
+                applicationID: row[1].text ?? "", tokenID: row[2].text ?? "", expiryMilliseconds: row[3].integer ?? 0,
+                nonce: row[4].blob ?? [], key: row[5].blob ?? [])
+            try tx.query("UPDATE api_tokens SET secret_hash = ? WHERE seq = ?", [.blob(Crypto.sha256(secret)), .integer(row[0].integer ?? 0)])
+        }
+        try tx.query("ALTER TABLE api_tokens DROP COLUMN nonce")
+        try tx.query("ALTER TABLE applications DROP COLUMN signing_key")
+    }
+
+    /// Opens the store on `database` and brings its schema up to date. Deleted content is overwritten
+    /// (`secure_delete`), so what a migration or a delete removes does not linger in the file.
     /// - Throws: `SQLiteError` or `SchemaMigrator.TooNewError`.
     public init(database: SQLiteDatabase) throws {
         self.database = database
-        try SchemaMigrator(migrations: Self.migrations).migrate(database)
+        try database.execute("PRAGMA secure_delete = ON")
+        let before = Int(try database.query("PRAGMA user_version").first?[0].integer ?? 0)
+        try SchemaMigrator(migrations: Self.migrations, steps: [2: Self.hashTokenSecrets]).migrate(database)
+        if before > 0 && before < 3 {
+            _ = try? database.query("PRAGMA wal_checkpoint(TRUNCATE)")  // the old pages leave the WAL too
+        }
     }
 
     // MARK: Applications
@@ -86,15 +116,31 @@ public final class CentralStore: Sendable {
         let app = fixture.application
         try database.transaction { tx in
             try tx.query(
-                "INSERT INTO applications (id, subdomain, display_name, signing_key, fixture, created_ms, port) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [.text(app.id), .text(app.subdomain), .text(app.displayName), .blob(app.signingKey), .text(fixture.name), .integer(now),
-                 app.port.map { .integer(Int64($0)) } ?? .null])
+                "INSERT INTO applications (id, subdomain, display_name, fixture, created_ms, port, fixture_token_hashes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text(app.id), .text(app.subdomain), .text(app.displayName), .text(fixture.name), .integer(now),
+                 app.port.map { .integer(Int64($0)) } ?? .null, .text(Self.hashesText(fixture.apiTokens))])
             try Self.insertContents(of: fixture, in: tx)
         }
     }
 
-    /// Inserts a fixture's roles, organizations, tokens and users for its application.
-    private static func insertContents(of fixture: Fixture, in tx: SQLiteDatabase.Transaction) throws {
+    /// `{"<token id>": "<hex SHA-256 of its secret>"}`: the fixture tokens an application was made with.
+    private static func hashesText(_ tokens: [APIToken]) -> String {
+        String(decoding: JSONValue.object(tokens.map { ($0.id, .string(Crypto.hex($0.secretHash))) }).serialized, as: UTF8.self)
+    }
+
+    /// The hashes of the fixture tokens an application was made with, by token id (empty for an application of a
+    /// data folder older than iotc-mock 0.11).
+    public func fixtureTokenHashes(appID: String) throws -> [String: [UInt8]] {
+        guard let text = try database.query("SELECT fixture_token_hashes FROM applications WHERE id = ?", [.text(appID)]).first?[0].text,
+              case .object(let members) = try? JSONValue.parse(Array(text.utf8))
+        else { return [:] }
+        var hashes: [String: [UInt8]] = [:]
+        for (id, value) in members { if let bytes = value.stringValue.flatMap(Crypto.bytes(hex:)) { hashes[id] = bytes } }
+        return hashes
+    }
+
+    /// Inserts a fixture's roles, organizations, tokens (`tokens`, default the fixture's) and users for its application.
+    private static func insertContents(of fixture: Fixture, tokens: [APIToken]? = nil, in tx: SQLiteDatabase.Transaction) throws {
         let app = fixture.application
         for (position, role) in fixture.roles.enumerated() {
             try tx.query(
@@ -107,23 +153,37 @@ public final class CentralStore: Sendable {
                 "INSERT INTO organizations (app_id, id, display_name, parent) VALUES (?, ?, ?, ?)",
                 [.text(app.id), .text(organization.id), .text(organization.displayName), .optionalText(organization.parent)])
         }
-        for token in fixture.apiTokens { try Self.insert(token, appID: app.id, in: tx) }
+        for token in tokens ?? fixture.apiTokens { try Self.insert(token, appID: app.id, in: tx) }
         for user in fixture.users { try Self.insert(user, appID: app.id, in: tx) }
     }
 
     /// Puts the application back into the state of `fixture` (retargeted to it): every role, organization, API
-    /// token and user is replaced, in one transaction, so tokens made since no longer exist.
-    /// - Returns: false when no application has the fixture's id.
-    public func reset(to fixture: Fixture) throws -> Bool {
+    /// token and user is replaced, in one transaction, so tokens made since no longer exist. The fixture's tokens
+    /// get back the secret hashes the application was made with, so their strings work again; an application of an
+    /// older data folder, which kept none, takes those of `fixture` from now on.
+    /// - Returns: nil when no application has the fixture's id; else the ids of the fixture tokens whose strings are
+    ///   the ones the application was made with (the others have `fixture`'s secrets).
+    public func reset(to fixture: Fixture) throws -> Set<String>? {
         let app = fixture.application
-        return try database.transaction { tx in
-            guard !(try tx.query("SELECT 1 FROM applications WHERE id = ?", [.text(app.id)]).isEmpty) else { return false }
+        return try database.transaction { tx -> Set<String>? in
+            guard let row = try tx.query("SELECT fixture_token_hashes FROM applications WHERE id = ?", [.text(app.id)]).first else { return nil }
             for table in ["users", "api_tokens", "organizations", "roles"] {
                 try tx.query("DELETE FROM \(table) WHERE app_id = ?", [.text(app.id)])
             }
-            try tx.query("UPDATE applications SET fixture = ? WHERE id = ?", [.text(fixture.name), .text(app.id)])
-            try Self.insertContents(of: fixture, in: tx)
-            return true
+            var kept = Set<String>()
+            var tokens = fixture.apiTokens
+            if let text = row[0].text, case .object(let members) = try? JSONValue.parse(Array(text.utf8)) {
+                tokens = tokens.map { token in
+                    guard let hash = members.first(where: { $0.0 == token.id })?.1.stringValue.flatMap(Crypto.bytes(hex:)) else { return token }
+                    kept.insert(token.id)
+                    return APIToken(id: token.id, roles: token.roles, expiryMilliseconds: token.expiryMilliseconds, secretHash: hash)
+                }
+            }
+            try tx.query(
+                "UPDATE applications SET fixture = ?, fixture_token_hashes = ? WHERE id = ?",
+                [.text(fixture.name), .text(Self.hashesText(tokens)), .text(app.id)])
+            try Self.insertContents(of: fixture, tokens: tokens, in: tx)
+            return kept
         }
     }
 
@@ -144,20 +204,19 @@ public final class CentralStore: Sendable {
 
     /// All applications, oldest first.
     public func applications() throws -> [Application] {
-        try database.query("SELECT id, subdomain, display_name, signing_key, port FROM applications ORDER BY created_ms, rowid")
+        try database.query("SELECT id, subdomain, display_name, port FROM applications ORDER BY created_ms, rowid")
             .map(Self.application)
     }
 
     /// The application with this id (case-insensitive), or nil.
     public func application(id: String) throws -> Application? {
-        try database.query("SELECT id, subdomain, display_name, signing_key, port FROM applications WHERE id = ? COLLATE NOCASE", [.text(id)])
+        try database.query("SELECT id, subdomain, display_name, port FROM applications WHERE id = ? COLLATE NOCASE", [.text(id)])
             .first.map(Self.application)
     }
 
     private static func application(_ row: SQLiteRow) -> Application {
         Application(
-            id: row[0].text ?? "", subdomain: row[1].text ?? "", displayName: row[2].text ?? "", signingKey: row[3].blob ?? [],
-            port: row[4].integer.map { Int($0) })
+            id: row[0].text ?? "", subdomain: row[1].text ?? "", displayName: row[2].text ?? "", port: row[3].integer.map { Int($0) })
     }
 
     // MARK: Roles and organizations
@@ -292,14 +351,14 @@ public final class CentralStore: Sendable {
 
     /// The token with this id, or nil.
     public func apiToken(appID: String, id: String) throws -> APIToken? {
-        try database.query("SELECT id, roles, expiry_ms, nonce FROM api_tokens WHERE app_id = ? AND id = ?", [.text(appID), .text(id)])
+        try database.query("SELECT id, roles, expiry_ms, secret_hash FROM api_tokens WHERE app_id = ? AND id = ?", [.text(appID), .text(id)])
             .first.map(Self.apiToken)
     }
 
     /// One page of tokens in creation order, after the cursor `after` (a `seq`), and the cursor of the next page.
     public func apiTokens(appID: String, after: Int64, limit: Int) throws -> (items: [APIToken], next: Int64?) {
         try page(
-            "SELECT seq, id, roles, expiry_ms, nonce FROM api_tokens WHERE app_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, id, roles, expiry_ms, secret_hash FROM api_tokens WHERE app_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             appID: appID, after: after, limit: limit) { Self.apiToken(SQLiteRow(Array($0.values.dropFirst()))) }
     }
 
@@ -322,13 +381,13 @@ public final class CentralStore: Sendable {
 
     private static func insert(_ token: APIToken, appID: String, in tx: SQLiteDatabase.Transaction) throws {
         try tx.query(
-            "INSERT INTO api_tokens (app_id, id, roles, expiry_ms, nonce) VALUES (?, ?, ?, ?, ?)",
-            [.text(appID), .text(token.id), .text(RoleAssignment.serialize(token.roles)), .integer(token.expiryMilliseconds), .blob(token.nonce)])
+            "INSERT INTO api_tokens (app_id, id, roles, expiry_ms, secret_hash) VALUES (?, ?, ?, ?, ?)",
+            [.text(appID), .text(token.id), .text(RoleAssignment.serialize(token.roles)), .integer(token.expiryMilliseconds), .blob(token.secretHash)])
     }
 
     private static func apiToken(_ row: SQLiteRow) -> APIToken {
         APIToken(
-            id: row[0].text ?? "", roles: roles(row[1]), expiryMilliseconds: row[2].integer ?? 0, nonce: row[3].blob ?? [])
+            id: row[0].text ?? "", roles: roles(row[1]), expiryMilliseconds: row[2].integer ?? 0, secretHash: row[3].blob ?? [])
     }
 
     // MARK: Users

@@ -51,6 +51,24 @@ public enum Crypto {
 
     /// A random RFC 9562 version-4 UUID in lowercase, e.g. for request ids. Drawn from OpenSSL's user-space
     /// generator: Foundation's `UUID()` opens /dev/urandom on every call, which showed in profiles.
+    /// Lower-case hexadecimal of `bytes`.
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }, as: UTF8.self)
+    }
+
+    /// The bytes of an even-length hexadecimal string, or nil.
+    public static func bytes(hex text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return bytes
+    }
+
     public static func uuid() -> String {
         var bytes = (try? randomBytes(16)) ?? Array(repeating: 0, count: 16)
         bytes[6] = bytes[6] & 0x0F | 0x40  // version 4

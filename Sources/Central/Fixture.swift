@@ -9,6 +9,10 @@ public struct Fixture: Sendable {
     public let roles: [Role]
     public let organizations: [Organization]
     public let apiTokens: [APIToken]
+    /// The secrets (the `sig` bytes) of the fixture's API tokens, by token id: they are the fixture's data, public
+    /// in the repository (the well-known admin token), so the server can print the token strings; the store keeps
+    /// only their hashes.
+    public let apiTokenSecrets: [String: [UInt8]]
     public let users: [User]
     /// Every permission name that `roles.json` defines, with its description.
     public let permissions: [String: String]
@@ -53,11 +57,12 @@ public struct Fixture: Sendable {
         guard let app = appJSON["application"],
               let id = app["id"]?.stringValue, Validation.isGUID(id),
               let subdomain = app["subdomain"]?.stringValue, !subdomain.isEmpty,
-              let displayName = app["displayName"]?.stringValue,
-              let keyText = app["signingKey"]?.stringValue, let key = Data(base64Encoded: keyText), key.count >= 32
+              let displayName = app["displayName"]?.stringValue
         else {
-            throw LoadError(message: "\(name).json: 'application' needs a GUID 'id', 'subdomain', 'displayName' and a base64 'signingKey' of at least 32 bytes")
+            throw LoadError(message: "\(name).json: 'application' needs a GUID 'id', 'subdomain' and 'displayName'")
         }
+        // Fixtures of iotc-mock 0.10 and older give a signing key and per-token nonces instead of each token's `sig`.
+        let legacyKey = app["signingKey"]?.stringValue.flatMap { Data(base64Encoded: $0) }.map(Array.init)
         var port: Int?
         if let value = app["port"], value != .null {
             guard case .number(let number) = value, number.rounded() == number, (0...65535).contains(number) else {
@@ -65,7 +70,8 @@ public struct Fixture: Sendable {
             }
             port = Int(number)
         }
-        self.application = Application(id: id.lowercased(), subdomain: subdomain, displayName: displayName, signingKey: Array(key), port: port)
+        let applicationID = id.lowercased()
+        self.application = Application(id: applicationID, subdomain: subdomain, displayName: displayName, port: port)
 
         self.organizations = try (appJSON["organizations"]?.arrayValue ?? []).map { (entry: JSONValue) throws(LoadError) -> Organization in
             guard let id = entry["id"]?.stringValue, let displayName = entry["displayName"]?.stringValue else {
@@ -74,15 +80,29 @@ public struct Fixture: Sendable {
             return Organization(id: id, displayName: displayName, parent: entry["parent"]?.stringValue)
         }
 
+        var secrets: [String: [UInt8]] = [:]
         self.apiTokens = try (appJSON["apiTokens"]?.arrayValue ?? []).map { (entry: JSONValue) throws(LoadError) -> APIToken in
             guard let id = entry["id"]?.stringValue,
-                  let expiryText = entry["expiry"]?.stringValue, let expiry = Timestamp.parseISO8601(expiryText),
-                  let nonceText = entry["nonce"]?.stringValue, let nonce = Self.hexBytes(nonceText), nonce.count == 16
+                  let expiryText = entry["expiry"]?.stringValue, let expiry = Timestamp.parseISO8601(expiryText)
             else {
-                throw LoadError(message: "\(name).json: each API token needs 'id', an ISO 8601 'expiry' and a 32-hex-digit 'nonce'")
+                throw LoadError(message: "\(name).json: each API token needs 'id' and an ISO 8601 'expiry'")
             }
-            return APIToken(id: id, roles: RoleAssignment.list(from: entry["roles"] ?? .null), expiryMilliseconds: expiry, nonce: nonce)
+            let secret: [UInt8]
+            if let sig = entry["sig"]?.stringValue, let bytes = Data(base64Encoded: sig), bytes.count == 32 {
+                secret = Array(bytes)
+            } else if let nonceText = entry["nonce"]?.stringValue, let nonce = Crypto.bytes(hex: nonceText), nonce.count == 16,
+                      let legacyKey, legacyKey.count >= 32 {
+                secret = SharedAccessSignature.legacySecret(
+                    applicationID: applicationID, tokenID: id, expiryMilliseconds: expiry, nonce: nonce, key: legacyKey)
+            } else {
+                throw LoadError(message: "\(name).json: API token \(id) needs a 'sig': the base64 of 32 bytes, its token string's signature")
+            }
+            secrets[id] = secret
+            return APIToken(
+                id: id, roles: RoleAssignment.list(from: entry["roles"] ?? .null), expiryMilliseconds: expiry,
+                secretHash: Crypto.sha256(secret))
         }
+        self.apiTokenSecrets = secrets
 
         self.users = try (appJSON["users"]?.arrayValue ?? []).map { (entry: JSONValue) throws(LoadError) -> User in
             guard let id = entry["id"]?.stringValue, let typeText = entry["type"]?.stringValue,
@@ -127,15 +147,34 @@ public struct Fixture: Sendable {
         }
     }
 
-    private init(name: String, application: Application, roles: [Role], organizations: [Organization], apiTokens: [APIToken], users: [User], permissions: [String: String]) {
+    private init(
+        name: String, application: Application, roles: [Role], organizations: [Organization], apiTokens: [APIToken],
+        apiTokenSecrets: [String: [UInt8]], users: [User], permissions: [String: String]
+    ) {
         self.name = name; self.application = application; self.roles = roles; self.organizations = organizations
-        self.apiTokens = apiTokens; self.users = users; self.permissions = permissions
+        self.apiTokens = apiTokens; self.apiTokenSecrets = apiTokenSecrets; self.users = users; self.permissions = permissions
     }
 
-    /// The same factory state for another application (its own id, subdomain and signing key): how the control
-    /// plane makes and resets applications from one fixture.
-    public func retargeted(to application: Application) -> Fixture {
-        Fixture(name: name, application: application, roles: roles, organizations: organizations, apiTokens: apiTokens, users: users, permissions: permissions)
+    /// The same factory state for another application (its own id and subdomain): how the control plane makes and
+    /// resets applications from one fixture. The tokens get the given secrets (by id; fresh random ones for those
+    /// not given), so no two applications share a token string.
+    /// - Throws: when the system has no random bytes.
+    public func retargeted(to application: Application, secrets given: [String: [UInt8]] = [:]) throws -> Fixture {
+        var secrets: [String: [UInt8]] = [:]
+        let tokens = try apiTokens.map { token in
+            let secret = try given[token.id] ?? APIToken.newSecret()
+            secrets[token.id] = secret
+            return APIToken(id: token.id, roles: token.roles, expiryMilliseconds: token.expiryMilliseconds, secretHash: Crypto.sha256(secret))
+        }
+        return Fixture(
+            name: name, application: application, roles: roles, organizations: organizations, apiTokens: tokens,
+            apiTokenSecrets: secrets, users: users, permissions: permissions)
+    }
+
+    /// The token string of the fixture's token `id` (its application, its secret), or nil when it has none.
+    public func tokenString(_ id: String) -> String? {
+        guard let token = apiTokens.first(where: { $0.id == id }), let secret = apiTokenSecrets[id] else { return nil }
+        return SharedAccessSignature.string(applicationID: application.id, tokenID: id, expiryMilliseconds: token.expiryMilliseconds, secret: secret)
     }
 
     private static func roles(_ value: JSONValue?, file: String, builtIn: Bool, permissions: [String: String]) throws(LoadError) -> [Role] {
@@ -166,16 +205,5 @@ public struct Fixture: Sendable {
         } catch {
             throw LoadError(message: "\(files.source(of: name)) is not valid JSON")
         }
-    }
-
-    private static func hexBytes(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        for i in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(byte)
-        }
-        return bytes
     }
 }

@@ -3,9 +3,9 @@ import Foundation
 /// An API token string: `SharedAccessSignature sr=<app id>&sig=<base64, URL-encoded>&skn=<token id>&se=<epoch ms>`
 /// ("Authenticate and authorize IoT Central REST API calls").
 ///
-/// The real signature algorithm is not published. The mock signs (assumed, docs/fidelity.md)
-/// `HMAC-SHA256(app signing key, "<sr>\n<skn>\n<se>\n<nonce hex>")`, where the nonce is random per token and kept
-/// in the store, so only the token the store knows verifies, and re-creating an id mints a different string.
+/// The real signature algorithm is not published. In the mock (assumed, docs/fidelity.md) `sig` is the token's
+/// secret, 32 random bytes, of which the store keeps only the SHA-256: a string verifies when the hash of its `sig`
+/// is the stored one and `sr`, `skn` and `se` are the token's application, id and expiry.
 public struct SharedAccessSignature: Sendable, Equatable {
     /// `sr`: the application id.
     public let resource: String
@@ -53,31 +53,26 @@ public struct SharedAccessSignature: Sendable, Equatable {
         return SharedAccessSignature(resource: sr, keyName: skn, expiryMilliseconds: expiry, signature: Array(signature))
     }
 
-    /// Signs a token of `applicationID` and returns the full header value.
-    public static func sign(applicationID: String, token: APIToken, key: [UInt8]) -> String {
-        let signature = computeSignature(applicationID: applicationID, tokenID: token.id, expiryMilliseconds: token.expiryMilliseconds, nonce: token.nonce, key: key)
-        let sig = Data(signature).base64EncodedString()
-            .addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+    /// The full header value of a token of `applicationID` whose secret is `secret` (the 32 bytes of `sig`).
+    public static func string(applicationID: String, tokenID: String, expiryMilliseconds: Int64, secret: [UInt8]) -> String {
+        let sig = Data(secret).base64EncodedString().addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
         let sr = applicationID.addingPercentEncoding(withAllowedCharacters: unreserved) ?? applicationID
-        let skn = token.id.addingPercentEncoding(withAllowedCharacters: unreserved) ?? token.id
-        return "\(scheme) sr=\(sr)&sig=\(sig)&skn=\(skn)&se=\(token.expiryMilliseconds)"
+        let skn = tokenID.addingPercentEncoding(withAllowedCharacters: unreserved) ?? tokenID
+        return "\(scheme) sr=\(sr)&sig=\(sig)&skn=\(skn)&se=\(expiryMilliseconds)"
     }
 
-    /// Whether this signature is the one the store's `token` of `application` would carry: same app, id and
-    /// expiry, and an HMAC that matches in constant time. Expiry against the clock is checked by the caller.
+    /// Whether this is the string of the store's `token` of `application`: same application, id and expiry, and a
+    /// `sig` whose SHA-256 is the stored hash (compared in constant time). Expiry against the clock is checked by the
+    /// caller.
     public func isValid(for application: Application, token: APIToken) -> Bool {
-        let expected = Self.computeSignature(
-            applicationID: application.id, tokenID: token.id, expiryMilliseconds: token.expiryMilliseconds,
-            nonce: token.nonce, key: application.signingKey)
-        let signatureMatches = Crypto.constantTimeEquals(expected, signature)
-        return signatureMatches && resource == application.id && keyName == token.id
-            && expiryMilliseconds == token.expiryMilliseconds
+        let hashMatches = Crypto.constantTimeEquals(Crypto.sha256(signature), token.secretHash)
+        return hashMatches && resource == application.id && keyName == token.id && expiryMilliseconds == token.expiryMilliseconds
     }
 
-    static func computeSignature(applicationID: String, tokenID: String, expiryMilliseconds: Int64, nonce: [UInt8], key: [UInt8]) -> [UInt8] {
-        let digits = Array("0123456789abcdef".utf8)
-        let nonceHex = String(decoding: nonce.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }, as: UTF8.self)
-        let message = "\(applicationID)\n\(tokenID)\n\(expiryMilliseconds)\n\(nonceHex)"
+    /// The `sig` of a token made by iotc-mock 0.10 and older: `HMAC-SHA256(app signing key, "<sr>\n<skn>\n<se>\n<nonce
+    /// hex>")`. Used only to migrate such data folders and fixtures (their tokens keep working), never to verify.
+    public static func legacySecret(applicationID: String, tokenID: String, expiryMilliseconds: Int64, nonce: [UInt8], key: [UInt8]) -> [UInt8] {
+        let message = "\(applicationID)\n\(tokenID)\n\(expiryMilliseconds)\n\(Crypto.hex(nonce))"
         return Crypto.hmacSHA256(key: key, message: Array(message.utf8))
     }
 

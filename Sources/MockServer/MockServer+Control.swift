@@ -116,16 +116,16 @@ extension MockServer {
             throw ControlError(400, "A server holds at most \(Self.maxApplications) applications; delete some first.")
         }
         guard registry.application(label) == nil else { throw ControlError(409, "The subdomain '\(label)' is in use.") }
-        let key: [UInt8]
-        do { key = try Crypto.randomBytes(32) } catch { throw ControlError(500, "No random bytes for a signing key: \(error).") }
-        let application = Application(
-            id: id, subdomain: label, displayName: "\(source.application.displayName) (\(label))", signingKey: key, port: ownPort)
+        let application = Application(id: id, subdomain: label, displayName: "\(source.application.displayName) (\(label))", port: ownPort)
+        let made: Fixture
+        do { made = try source.retargeted(to: application) } catch { throw ControlError(500, "No random bytes for its tokens: \(error).") }
         do {
-            try store.insert(source.retargeted(to: application), now: clock.nowMilliseconds())
+            try store.insert(made, now: clock.nowMilliseconds())
+            remember(made)
         } catch let error as SQLiteError where error.isConstraintViolation {
             throw ControlError(409, "The subdomain '\(label)' is in use.")
         } catch {
-            throw ControlError(500, "The store could not create the application: \(error).")
+            throw Self.storeError(error, "The store could not create the application")
         }
         try reloadRegistry()
         if let ownPort {
@@ -172,7 +172,7 @@ extension MockServer {
         }
         let deleted: Bool
         do { deleted = try store.deleteApplication(id: application.id) } catch {
-            throw ControlError(500, "The store could not delete the application: \(error).")
+            throw Self.storeError(error, "The store could not delete the application")
         }
         service.invalidateCaches()
         if let listener = applicationListeners.remove(application.id) {
@@ -193,12 +193,17 @@ extension MockServer {
     public func resetApplication(_ idOrSubdomain: String) throws(ControlError) -> ApplicationInfo {
         let application = try existing(idOrSubdomain)
         let source = try loadFixture(fixtureName(of: application))
-        let found: Bool
-        do { found = try store.reset(to: source.retargeted(to: application)) } catch {
-            throw ControlError(500, "The store could not reset the application: \(error).")
+        let kept: Set<String>?
+        do {
+            // The fixture's own application keeps the fixture's token strings (the well-known admin token).
+            let target = try source.retargeted(to: application, secrets: application.id == source.application.id ? source.apiTokenSecrets : [:])
+            kept = try store.reset(to: target)
+            if let kept { remember(target, except: kept) }
+        } catch {
+            throw Self.storeError(error, "The store could not reset the application")
         }
         service.invalidateCaches()
-        guard found else {
+        guard kept != nil else {
             try reloadRegistry()
             throw ControlError(404, "No application has the id or subdomain '\(idOrSubdomain.clipped)'.")
         }
@@ -223,8 +228,14 @@ extension MockServer {
 
     // MARK: Health
 
-    /// True once the server listens and until `stop` begins.
-    public var isHealthy: Bool { port > 0 && !stopping.load(ordering: .relaxed) }
+    /// True once the server listens, until `stop` begins, and while its data folder is usable.
+    public var isHealthy: Bool { port > 0 && !stopping.load(ordering: .relaxed) && store.database.fileProblem() == nil }
+
+    /// A control-plane answer for a failed store operation: 503 when the data folder is gone or unusable, else 500.
+    static func storeError(_ error: any Error, _ what: String) -> ControlError {
+        if let lost = error as? SQLiteDatabase.FileProblem { return ControlError(503, "\(what): \(lost.description).") }
+        return ControlError(500, "\(what): \(error).")
+    }
 
     // MARK: Helpers
 
@@ -245,6 +256,13 @@ extension MockServer {
             adminToken: adminToken(of: application), isDefault: application.id == self.application.id)
     }
 
+    /// Keeps in memory (never in the store) the secret of the admin token `fixture` gives its application, unless
+    /// that token's string is one of `except` (kept from before: the string remembered then stays).
+    private func remember(_ fixture: Fixture, except: Set<String> = []) {
+        guard let first = fixture.apiTokens.first, !except.contains(first.id), let secret = fixture.apiTokenSecrets[first.id] else { return }
+        issuedAdminSecrets.withLock { $0[fixture.application.id] = secret }
+    }
+
     private func existing(_ idOrSubdomain: String) throws(ControlError) -> Application {
         guard let application = registry.application(idOrSubdomain) else {
             throw ControlError(404, "No application has the id or subdomain '\(idOrSubdomain.clipped)'.")
@@ -259,7 +277,7 @@ extension MockServer {
     }
 
     private func reloadRegistry() throws(ControlError) {
-        do { try registry.reload() } catch { throw ControlError(500, "The store could not list the applications: \(error).") }
+        do { try registry.reload() } catch { throw Self.storeError(error, "The store could not list the applications") }
     }
 
     /// A DNS label (RFC 1035 §2.3.1, lower case) that is not a GUID, so it cannot be mistaken for an application id.

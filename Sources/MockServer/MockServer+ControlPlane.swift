@@ -34,11 +34,14 @@ extension MockServer {
 
     private func health() -> HTTPResponse {
         let healthy = isHealthy
-        return Self.controlReply(healthy ? 200 : 503, .object([
-            ("status", .string(healthy ? "ok" : "stopping")), ("applications", .number(Double(registry.all.count))),
+        let problem = store.database.fileProblem()
+        var members: [(String, JSONValue)] = [
+            ("status", .string(healthy ? "ok" : problem != nil ? "failing" : "stopping")), ("applications", .number(Double(registry.all.count))),
             ("clockOffsetSeconds", .number(Double(clockOffsetSeconds))), ("pid", .number(Double(getpid()))),
             ("version", .string(Self.version)),
-        ]))
+        ]
+        if let problem { members.append(("reason", .string(problem))) }
+        return Self.controlReply(healthy ? 200 : 503, .object(members))
     }
 
     /// Who may use the control plane. With a control key: whoever sends it (and nobody else). Without one: loopback

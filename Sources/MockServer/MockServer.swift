@@ -33,6 +33,9 @@ public final class MockServer: Sendable {
     /// The fixture files: the `--fixtures` folder over the compiled-in ones.
     let fixtureFiles: FixtureFiles
     let requestLog: RequestLog?
+    /// The admin token secrets of the applications this process made or reset, by application id: in memory only, so
+    /// `GET /_mock/apps` can show their admin tokens while it runs.
+    let issuedAdminSecrets = Mutex<[String: [UInt8]]>([:])
     /// Held while an application is made, so that concurrent creations respect the limits.
     let applicationCreation = Mutex(())
     /// Set by `stop`, so `/_mock/health` answers 503 while requests drain.
@@ -81,6 +84,7 @@ public final class MockServer: Sendable {
             throw StartError(description: "the data folder must not be empty; pass --data-dir DIR or --in-memory")
         }
         let database: SQLiteDatabase
+        var folderWarnings: [String] = []
         var lock: Int32 = -1
         defer { if lock >= 0 { close(lock) } }  // closing releases the start-up lock
         do {
@@ -90,10 +94,12 @@ public final class MockServer: Sendable {
                 try FileManager.default.createDirectory(
                     atPath: configuration.dataDirectory, withIntermediateDirectories: true,
                     attributes: [.posixPermissions: 0o700])
+                folderWarnings = try Self.checkDataFolder(configuration.dataDirectory)
                 // Servers starting together on one fresh folder take turns to open, migrate and seed it (switching
                 // to WAL needs the database to itself).
                 lock = open(configuration.dataDirectory + "/iotc-mock.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
                 if lock >= 0 { while flock(lock, LOCK_EX) != 0 && errno == EINTR {} }
+                try Self.restrictDataFiles(configuration.databasePath)
                 database = try SQLiteDatabase(path: configuration.databasePath)
             }
             store = try CentralStore(database: database)
@@ -118,7 +124,7 @@ public final class MockServer: Sendable {
         let tls: TLSContext
         var lease: CertificateAuthority.Lease?
         var names: Set<String>?
-        var warnings: [String] = []
+        var warnings = folderWarnings
         do {
             switch (configuration.tlsCertificatePath, configuration.tlsPrivateKeyPath) {
             case (let certificate?, let key?):
@@ -207,6 +213,44 @@ public final class MockServer: Sendable {
         router.server = self
     }
 
+    /// Refuses a data folder the server cannot use safely, saying which folder, what is wrong and the fix: not a
+    /// folder, another user's (its files would be written with this user's ownership, and theirs could be planted),
+    /// or not writable. Returns a warning when others may read it (its files are private anyway).
+    static func checkDataFolder(_ path: String) throws -> [String] {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw StartError(description: "the data folder \(path) is not a folder; remove it or choose another --data-dir")
+        }
+        guard info.st_uid == geteuid() else {
+            throw StartError(description: "the data folder \(path) belongs to the user with uid \(info.st_uid), not to this one (uid \(geteuid())); run as that user, `chown` the folder, or choose another --data-dir")
+        }
+        guard access(path, W_OK) == 0 else {
+            throw StartError(description: "the data folder \(path) is read-only (\(String(cString: strerror(errno)))); make it writable (`chmod u+w`), or use another --data-dir or --in-memory")
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            return ["the data folder \(path) can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); its files are private (600), but `chmod 700` it to hide their names too."]
+        }
+        return []
+    }
+
+    /// Makes the database file (and its WAL and shared-memory files, which SQLite creates with the database file's
+    /// mode) readable by the owner only, whatever the folder's mode or the umask: they hold every user and token hash.
+    /// - Throws: `StartError` when the file cannot be made or its mode cannot be set.
+    static func restrictDataFiles(_ databasePath: String) throws {
+        let created = open(databasePath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard created >= 0 else {
+            throw StartError(description: "cannot open \(databasePath): \(String(cString: strerror(errno)))")
+        }
+        close(created)
+        for path in [databasePath, databasePath + "-wal", databasePath + "-shm"] {
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }
+            if info.st_mode & 0o077 != 0, chmod(path, 0o600) != 0 {
+                throw StartError(description: "cannot make \(path) private (mode 600): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
     /// Hands requests to the server once it exists (the listener is made before `self` is complete).
     final class Router: @unchecked Sendable {
         // @unchecked: `server` is written once, in `init`, before the listener starts.
@@ -287,16 +331,19 @@ public final class MockServer: Sendable {
         (try? store.fixtureName(appID: application.id)) ?? fixture.name
     }
 
-    /// The full string of the first API token of `application`'s fixture, if it still exists and has not expired.
+    /// The full string of the first API token of `application`'s fixture, if it still exists unchanged and has not
+    /// expired, and its secret is at hand: the fixture's own application has it from the fixture (the well-known
+    /// token); another has it only in the memory of the process that made or reset it (the store keeps hashes).
     func adminToken(of application: Application) -> String? {
         let fixtureName = fixtureName(of: application)
-        let firstTokenID = fixtureName == fixture.name ? fixture.apiTokens.first?.id
-            : (try? Fixture.load(files: fixtureFiles, name: fixtureName))?.apiTokens.first?.id
-        guard let id = firstTokenID,
+        guard let source = fixtureName == fixture.name ? fixture : try? Fixture.load(files: fixtureFiles, name: fixtureName),
+              let id = source.apiTokens.first?.id,
+              let secret = application.id == source.application.id ? source.apiTokenSecrets[id] : issuedAdminSecrets.withLock({ $0[application.id] }),
               let token = try? store.apiToken(appID: application.id, id: id),
-              token.expiryMilliseconds > clock.nowMilliseconds()
+              token.expiryMilliseconds > clock.nowMilliseconds(),
+              Crypto.constantTimeEquals(Crypto.sha256(secret), token.secretHash)
         else { return nil }
-        return SharedAccessSignature.sign(applicationID: application.id, token: token, key: application.signingKey)
+        return SharedAccessSignature.string(applicationID: application.id, tokenID: id, expiryMilliseconds: token.expiryMilliseconds, secret: secret)
     }
 
     /// The one line printed when ready, for people and scripts: every field is `key=value`, and the token, which

@@ -16,6 +16,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// Where the data lives: a file path, or nil for a private in-memory database that vanishes with the process.
     public let path: String?
+    /// The device and inode the file had when it was opened: a write first checks that `path` still names it.
+    private let identity: (device: UInt64, inode: UInt64)?
 
     /// Opens (creating if needed) the database at `path`, or an in-memory one when `path` is nil.
     /// - Throws: `SQLiteError` when the file cannot be opened or is not a database.
@@ -30,6 +32,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
         self.handle = db
         self.path = path
+        var info = stat()
+        identity = path.flatMap { stat($0, &info) == 0 ? (UInt64(info.st_dev), UInt64(info.st_ino)) : nil }
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, 5_000)
         do {
@@ -42,6 +46,28 @@ public final class SQLiteDatabase: @unchecked Sendable {
             sqlite3_close_v2(db)
             throw error
         }
+    }
+
+    /// Why writes would be lost, or nil when the file is still the one opened and writable: it was deleted (with
+    /// its folder, say), replaced by another file, or made unwritable. A write would otherwise go to a file no
+    /// later start can find. In-memory databases have no file and never report one.
+    public func fileProblem() -> String? {
+        guard let path, let identity else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            return errno == ENOENT ? "the database file \(path) was deleted while the server ran (its data folder too, perhaps)"
+                : "the database file \(path) cannot be reached: \(String(cString: strerror(errno)))"
+        }
+        guard UInt64(info.st_dev) == identity.device, UInt64(info.st_ino) == identity.inode else {
+            return "the database file \(path) was replaced by another file while the server ran"
+        }
+        guard access(path, W_OK) == 0 else { return "the database file \(path) was made read-only while the server ran" }
+        return nil
+    }
+
+    /// A write refused because `fileProblem()` found the database file gone, replaced or read-only.
+    public struct FileProblem: Error, Sendable, CustomStringConvertible {
+        public let description: String
     }
 
     deinit {
@@ -126,6 +152,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     private func run(_ sql: String, _ parameters: [SQLiteValue]) throws -> [SQLiteRow] {
         let statement = try statement(for: sql)
+        // A statement that writes (not BEGIN, COMMIT or a SELECT) first checks that its file is still there.
+        if identity != nil, sqlite3_stmt_readonly(statement) == 0, let problem = fileProblem() {
+            throw FileProblem(description: problem)
+        }
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)

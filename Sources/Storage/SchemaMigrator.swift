@@ -7,8 +7,13 @@ import Foundation
 /// with the version bump, so a crash leaves the schema at a whole version.
 public struct SchemaMigrator: Sendable {
     public let migrations: [String]
+    /// Work in Swift that a migration needs beyond its SQL (rewriting values), by migration index: it runs after
+    /// that migration's statements, in the same transaction.
+    public let steps: [Int: @Sendable (SQLiteDatabase.Transaction) throws -> Void]
 
-    public init(migrations: [String]) { self.migrations = migrations }
+    public init(migrations: [String], steps: [Int: @Sendable (SQLiteDatabase.Transaction) throws -> Void] = [:]) {
+        self.migrations = migrations; self.steps = steps
+    }
 
     /// Applies every migration the database has not had yet and returns the resulting version.
     /// - Throws: `SQLiteError`, or `SchemaMigrator.TooNewError` when the file was written by a newer build.
@@ -21,6 +26,7 @@ public struct SchemaMigrator: Sendable {
         for version in current..<migrations.count {
             try database.transaction { tx in
                 for statement in Self.split(migrations[version]) { try tx.query(statement) }
+                try steps[version]?(tx)
                 try tx.query("PRAGMA user_version = \(version + 1)")
             }
         }

@@ -31,7 +31,7 @@ import Testing
     @Test func tokensAreInsertedOncePerIdAndDeleted() throws {
         let (store, fixture) = try makeStore()
         let app = fixture.application.id
-        let token = APIToken(id: "t", roles: [RoleAssignment(role: "ae2c9854-393b-4f97-8c42-479d70ce626e")], expiryMilliseconds: 5, nonce: Array(repeating: 1, count: 16))
+        let token = APIToken(id: "t", roles: [RoleAssignment(role: "ae2c9854-393b-4f97-8c42-479d70ce626e")], expiryMilliseconds: 5, secretHash: Crypto.sha256([1]))
         #expect(try store.insert(token, appID: app))
         #expect(try !store.insert(token, appID: app))
         #expect(try store.apiToken(appID: app, id: "t") == token)

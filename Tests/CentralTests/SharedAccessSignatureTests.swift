@@ -4,10 +4,11 @@ import Testing
 @testable import Central
 
 @Suite struct SharedAccessSignatureTests {
-    let app = Application(id: "83f94f28-4f76-40b6-b518-13b8f67f42c5", subdomain: "x", displayName: "x", signingKey: Array(repeating: 7, count: 32))
-    let token = APIToken(id: "tok-1", roles: [], expiryMilliseconds: 4_102_444_800_000, nonce: Array(0..<16))
+    let app = Application(id: "83f94f28-4f76-40b6-b518-13b8f67f42c5", subdomain: "x", displayName: "x")
+    static let secret: [UInt8] = Array(100..<132)
+    let token = APIToken(id: "tok-1", roles: [], expiryMilliseconds: 4_102_444_800_000, secretHash: Crypto.sha256(secret))
 
-    var signed: String { SharedAccessSignature.sign(applicationID: app.id, token: token, key: app.signingKey) }
+    var signed: String { SharedAccessSignature.string(applicationID: app.id, tokenID: token.id, expiryMilliseconds: token.expiryMilliseconds, secret: Self.secret) }
 
     @Test func signedTokenHasTheDocumentedShapeAndVerifies() throws {
         #expect(signed.hasPrefix("SharedAccessSignature sr=83f94f28-4f76-40b6-b518-13b8f67f42c5&sig="))
@@ -26,7 +27,7 @@ import Testing
     }
 
     @Test func signatureIsPercentDecoded() throws {
-        // A standard base64 signature almost always holds '+', '/' or '='; sign() percent-encodes them.
+        // A standard base64 signature almost always holds '+', '/' or '='; the string percent-encodes them.
         let sig = signed.components(separatedBy: "&sig=")[1].components(separatedBy: "&")[0]
         #expect(!sig.contains("+") && !sig.contains("/") && !sig.contains("="))
         #expect(SharedAccessSignature.parse(signed)?.signature.count == 32)
@@ -78,17 +79,35 @@ import Testing
         #expect(!parsed.isValid(for: app, token: token))
     }
 
-    @Test func anotherApplicationsKeyDoesNotVerify() throws {
-        let other = Application(id: app.id, subdomain: "x", displayName: "x", signingKey: Array(repeating: 8, count: 32))
+    @Test func anotherApplicationsTokenDoesNotVerify() throws {
+        let other = Application(id: "11111111-2222-3333-4444-555555555555", subdomain: "y", displayName: "y")
         let parsed = try #require(SharedAccessSignature.parse(signed))
         #expect(!parsed.isValid(for: other, token: token))
     }
 
     @Test func aRecreatedTokenWithTheSameIdAndExpiryDoesNotReviveTheOldString() throws {
-        let recreated = APIToken(id: token.id, roles: [], expiryMilliseconds: token.expiryMilliseconds, nonce: Array(repeating: 9, count: 16))
+        let secret = try APIToken.newSecret()
+        let recreated = APIToken(id: token.id, roles: [], expiryMilliseconds: token.expiryMilliseconds, secretHash: Crypto.sha256(secret))
         let parsed = try #require(SharedAccessSignature.parse(signed))
         #expect(!parsed.isValid(for: app, token: recreated))
-        #expect(SharedAccessSignature.sign(applicationID: app.id, token: recreated, key: app.signingKey) != signed)
+        #expect(SharedAccessSignature.string(applicationID: app.id, tokenID: token.id, expiryMilliseconds: token.expiryMilliseconds, secret: secret) != signed)
+    }
+
+    @Test func theStoreKeepsOnlyAHashThatMintsNothing() throws {
+        // Nothing of the stored token is in its string, and the string's secret is not the stored value.
+        #expect(token.secretHash.count == 32 && token.secretHash != Self.secret)
+        #expect(!signed.contains(Data(token.secretHash).base64EncodedString().prefix(20)))
+        let withHashAsSig = SharedAccessSignature.string(applicationID: app.id, tokenID: token.id, expiryMilliseconds: token.expiryMilliseconds, secret: token.secretHash)
+        #expect(SharedAccessSignature.parse(withHashAsSig)?.isValid(for: app, token: token) == false)
+    }
+
+    @Test func theLegacySecretIsTheSignatureOfOlderVersions() {
+        // The README's well-known admin token, made by iotc-mock 0.10 from its fixture's key and nonce.
+        let key = Array(Data(base64Encoded: "d3hiJpkmgiR+j3uPyoL2nuCvLnagz5bdB40kN4K8s1Y=") ?? Data())
+        let legacy = SharedAccessSignature.legacySecret(
+            applicationID: "83f94f28-4f76-40b6-b518-13b8f67f42c5", tokenID: "iotc-mock-admin", expiryMilliseconds: 4_102_444_799_000,
+            nonce: Crypto.bytes(hex: "14695cea6b5899a772c3f5fea827e6c0") ?? [], key: key)
+        #expect(Data(legacy).base64EncodedString() == "9z0FKG+9rA6+RLvXdls2g77ksORTIXqtIxIvJdQmZXI=")
     }
 
     @Test func hmacMatchesRFC4231TestCase2() {

@@ -21,17 +21,19 @@ final class MockProcess {
         if waitForReady { readReadyLine() }
     }
 
-    /// Reads the first line the process prints (the ready line, or its error).
+    /// Reads the first line the process prints (the ready line, or its error), after any warnings.
     func readReadyLine() {
-        var line: [UInt8] = []
         let handle = output.fileHandleForReading
-        while true {
-            let byte = handle.readData(ofLength: 1)
-            guard let b = byte.first else { break }
-            if b == 10 { break }
-            line.append(b)
-        }
-        readyLine = String(decoding: line, as: UTF8.self)
+        repeat {
+            var line: [UInt8] = []
+            while true {
+                let byte = handle.readData(ofLength: 1)
+                guard let b = byte.first else { break }
+                if b == 10 { break }
+                line.append(b)
+            }
+            readyLine = String(decoding: line, as: UTF8.self)
+        } while readyLine.hasPrefix("iotc-mock: warning: ")
     }
 
     /// The value of `key=` in the ready line; `token` runs to the end of the line.

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+@testable import Central
+@testable import MockServer
+
+/// The data folder: its files are private whatever the folder's mode, a folder the server cannot use safely is
+/// refused at start with a message that names it, the problem and the fix, and losing it while the server runs is
+/// noticed (writes and health answer 503, a line goes to standard error) instead of acknowledging writes that the
+/// next start would not find.
+@Suite(.serialized) struct DataFolderTests {
+    static func folder(mode: mode_t = 0o755) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-folder-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        chmod(url.path, mode)
+        return url
+    }
+
+    static func mode(_ path: String) -> mode_t {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_mode & 0o777 : 0
+    }
+
+    /// Starts the binary on `data` and returns its first standard-output line and everything on standard error
+    /// up to then; stops it.
+    static func startAndStop(_ arguments: [String], user: String? = nil) throws -> (ready: String, errors: String, status: Int32) {
+        let process = Process()
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", Paths.binary.path] + arguments
+        } else {
+            process.executableURL = Paths.binary
+            process.arguments = arguments
+        }
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("IOTC_MOCK_") }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        var line: [UInt8] = []
+        while let byte = out.fileHandleForReading.readData(ofLength: 1).first, byte != 10 { line.append(byte) }
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (String(decoding: line, as: UTF8.self), errors, process.terminationStatus)
+    }
+
+    @Test func theDatabaseFilesArePrivateInAFolderOthersCanRead() throws {
+        let data = try Self.folder(mode: 0o755)
+        defer { try? FileManager.default.removeItem(at: data) }
+        let run = try Self.startAndStop(["--port", "0", "--data-dir", data.path, "--fixtures", Paths.fixtures.path])
+        #expect(run.ready.hasPrefix("iotc-mock ready "), "\(run.errors)")
+        #expect(run.errors.contains("warning: the data folder \(data.path) can be read by others (mode 755)"), "\(run.errors)")
+        for name in ["iotc-mock.sqlite3", "iotc-mock.sqlite3-wal", "iotc-mock.sqlite3-shm", "entra-signing-key.pem", "tls/ca-key.pem"] {
+            let path = data.appendingPathComponent(name).path
+            if FileManager.default.fileExists(atPath: path) { #expect(Self.mode(path) == 0o600, "\(name): \(String(Self.mode(path), radix: 8))") }
+        }
+        #expect(Self.mode(data.appendingPathComponent("iotc-mock.sqlite3").path) == 0o600)
+        // A folder the server made itself is private and draws no warning.
+        let own = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-own-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: own) }
+        let quiet = try Self.startAndStop(["--port", "0", "--data-dir", own.path, "--fixtures", Paths.fixtures.path])
+        #expect(!quiet.errors.contains("warning") && Self.mode(own.path) == 0o700, "\(quiet.errors)")
+    }
+
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and setpriv"))
+    func aForeignOrReadOnlyDataFolderIsRefusedWithTheFix() throws {
+        let foreign = try Self.folder(mode: 0o700)
+        defer { try? FileManager.default.removeItem(at: foreign) }
+        chown(foreign.path, 65534, 65534)
+        let refused = try Self.startAndStop(["--port", "0", "--data-dir", foreign.path])
+        #expect(refused.status == 1 && refused.errors.contains("the data folder \(foreign.path) belongs to the user with uid 65534"), "\(refused.errors)")
+        #expect(refused.errors.contains("chown"))
+        // Read-only, for its own user (root would write anyway).
+        let readOnly = try Self.folder(mode: 0o500)
+        defer { try? FileManager.default.removeItem(at: readOnly) }
+        chown(readOnly.path, 65534, 65534)
+        let denied = try Self.startAndStop(["--port", "0", "--data-dir", readOnly.path], user: "65534")
+        #expect(denied.status == 1 && denied.errors.contains("the data folder \(readOnly.path) is read-only"), "\(denied.errors)")
+        #expect(denied.errors.contains("chmod u+w"))
+    }
+
+    func persistentServer(_ data: URL) throws -> MockServer {
+        try startServer { $0.inMemory = false; $0.dataDirectory = data.path }
+    }
+
+    @Test func aDataFolderDeletedWhileTheServerRunsIsNoticed() throws {
+        let data = try Self.folder(mode: 0o700)
+        let server = try persistentServer(data)
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        let body = #"{"roles":[{"role":"ae2c9854-393b-4f97-8c42-479d70ce626e"}]}"#
+        #expect(try client.request("PUT", "/api/apiTokens/before?api-version=2022-07-31", token: admin, body: body).status == 200)
+        try FileManager.default.removeItem(at: data)
+        let lost = try client.request("PUT", "/api/apiTokens/after?api-version=2022-07-31", token: admin, body: body)
+        expectEnvelope(lost, status: 503, code: "ServiceUnavailable")
+        #expect(lost.text.contains("was deleted while the server ran"))
+        let health = try client.request("GET", "/_mock/health")
+        #expect(health.status == 503 && health.json["status"] == .string("failing") && health.json["reason"]?.stringValue?.contains("deleted") == true)
+        #expect(try client.request("POST", "/_mock/apps", body: "{}").status == 503)
+        // Reads of what was stored still answer.
+        #expect(try client.request("GET", "/api/apiTokens/before?api-version=2022-07-31", token: admin).status == 200)
+    }
+
+    @Test func aDatabaseFileReplacedWhileTheServerRunsIsNoticed() throws {
+        let data = try Self.folder(mode: 0o700)
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try persistentServer(data)
+        defer { server.stop() }
+        let database = data.appendingPathComponent("iotc-mock.sqlite3")
+        try FileManager.default.moveItem(at: database, to: data.appendingPathComponent("moved.sqlite3"))
+        FileManager.default.createFile(atPath: database.path, contents: Data())
+        let client = try RawHTTPClient(port: server.port)
+        let lost = try client.request("DELETE", "/api/apiTokens/iotc-mock-admin?api-version=2022-07-31", token: server.wellKnownToken())
+        #expect(lost.status == 503 && lost.text.contains("was replaced"), "\(lost.text)")
+    }
+}
