@@ -26,12 +26,16 @@ public struct APIToken: Sendable, Equatable {
     /// The response shape without the token string: `{"id", "roles", "expiry"}` (ApiTokens_Get, ApiTokens_List).
     public var json: JSONValue { json(in: .v2022_10_31_preview) }
 
-    /// The response shape in `version` (role assignments as that version's model has them).
+    /// The response shape in `version`: only the role assignments it can express.
     public func json(in version: APIVersion) -> JSONValue {
         .object([
             ("id", .string(id)),
-            ("roles", .array(roles.map { $0.json(in: version) })),
+            ("roles", .array(roles.filter { $0.exists(in: version) }.map(\.json))),
             ("expiry", .string(Timestamp.iso8601(milliseconds: expiryMilliseconds))),
         ])
     }
+
+    /// Whether `version` can express this token: one whose every role assignment names an organization has no
+    /// roles in a version without organizations.
+    public func exists(in version: APIVersion) -> Bool { roles.contains { $0.exists(in: version) } }
 }

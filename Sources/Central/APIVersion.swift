@@ -22,6 +22,16 @@ public enum APIVersion: String, Sendable, CaseIterable, Comparable {
     /// Whether `GET /users` takes `maxpagesize` (the IoT Central REST API reference: 2022-10-31-preview).
     public var hasUserMaxPageSize: Bool { self == .v2022_10_31_preview }
 
+    /// The version an `api-version` value names: one of the eight, or `preview`, the 2021-04-30-preview spec's own
+    /// default (`info.version` and the `api-version` parameter's default there; Azure CLI's IoT extension sends it).
+    public init?(named value: String) {
+        if value == "preview" { self = .v2021_04_30_preview } else { self.init(rawValue: value) }
+    }
+
+    /// Whether user `type` values are the subtypes' definition names (`EmailUser`, ...): 2021-04-30-preview, whose
+    /// subtypes have no `x-ms-discriminator-value`.
+    public var namesUserTypesByDefinition: Bool { self == .v2021_04_30_preview }
+
     /// Whether `EmailUser.email` has `format: email` in this version's spec (1.0, 1.1-preview,
     /// 2021-04-30-preview); later versions give it no format.
     public var hasEmailFormat: Bool { [.v1_0, .v1_1_preview, .v2021_04_30_preview].contains(self) }

@@ -20,6 +20,7 @@ public struct Authenticator: Sendable {
     public func authenticate(_ authorization: [String], application: Application, roles: [Role], now: Int64) throws(CentralError) -> (Principal, Int64) {
         guard let header = authorization.first else { throw .unauthenticated(because: "the request has no Authorization header.") }
         guard authorization.count == 1 else { throw .unauthenticated(because: "the request has \(authorization.count) Authorization headers; send one.") }
+        guard !header.isEmpty else { throw .unauthenticated(because: "the Authorization header is empty.") }
         // The HTTP layer trims trailing white space, so `Bearer ` arrives as the bare scheme word.
         for scheme in ["Bearer", SharedAccessSignature.scheme] where Validation.asciiCaseInsensitiveEquals(header.utf8, scheme.utf8) {
             throw .unauthenticated(because: "the Authorization header names the scheme '\(scheme)' but carries no token after it.")

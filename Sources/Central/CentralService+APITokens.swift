@@ -7,13 +7,18 @@ extension CentralService {
 
     func listAPITokens(_ context: RequestContext) throws -> Reply {
         let page = try pageRequest(context, allowsMaxPageSize: false)
-        let result = try store.apiTokens(appID: context.application.id, after: page.after, limit: page.limit)
-        return listReply(result.items.map { $0.json(in: context.version) }, next: result.next, context: context)
+        let version = context.version
+        let result = version.hasOrganizations
+            ? try store.apiTokens(appID: context.application.id, after: page.after, limit: page.limit)
+            : try store.apiTokens(appID: context.application.id, after: page.after, limit: page.limit) { $0.exists(in: version) }
+        return listReply(result.items.map { $0.json(in: version) }, next: result.next, context: context)
     }
 
+    /// ApiTokens_Get: 404 also for a token the api-version cannot express (organization roles only, in a version
+    /// without organizations).
     func getAPIToken(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("tokenId")
-        guard let token = try store.apiToken(appID: context.application.id, id: id) else {
+        guard let token = try store.apiToken(appID: context.application.id, id: id), token.exists(in: context.version) else {
             throw CentralError.notFound("API token", id: id)
         }
         return Reply(status: 200, body: token.json(in: context.version))
@@ -60,6 +65,9 @@ extension CentralService {
     func removeAPIToken(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("tokenId")
         defer { cache.invalidate() }  // the deleted token must fail from the next request on
+        if !context.version.hasOrganizations, let token = try store.apiToken(appID: context.application.id, id: id), !token.exists(in: context.version) {
+            throw CentralError.notFound("API token", id: id)  // one the version cannot express is as good as absent
+        }
         guard try store.deleteAPIToken(appID: context.application.id, id: id) else {
             throw CentralError.notFound("API token", id: id)
         }

@@ -34,34 +34,43 @@ extension CentralService {
     /// existing id is refused like a PATCH of those fields. Read-only `id` in the body is ignored.
     func createUser(_ context: RequestContext) throws -> Reply {
         let id = context.parameter("userId")
-        if context.version.limitsIdentityIDs {
-            guard Validation.isResourceID(id) else {
-                throw CentralError.invalidBody("The user id '\(id.clipped)' is not valid: use 1 to 48 letters, digits, '-' or '_'.")
-            }
-        } else {
-            guard Validation.isUnlimitedID(id) else {
-                throw CentralError.invalidBody("The user id '\(id.clipped)' is not valid: use 1 to 255 characters without control characters.")
+        let version = context.version
+        let stored = try store.user(appID: context.application.id, id: id)
+        if let stored, !stored.exists(in: version) {
+            throw CentralError.invalidBody("The user id '\(id.clipped)' is taken by a user that api-version \(version.rawValue) cannot show (an adGroup user, or one with organization roles only); use a newer api-version.")
+        }
+        // The id rules of the version apply to a new user; an existing one keeps the id it was made with.
+        if stored == nil {
+            if version.limitsIdentityIDs {
+                guard Validation.isResourceID(id) else {
+                    throw CentralError.invalidBody("The user id '\(id.clipped)' is not valid: use 1 to 48 letters, digits, '-' or '_'.")
+                }
+            } else {
+                guard Validation.isUnlimitedID(id) else {
+                    throw CentralError.invalidBody("The user id '\(id.clipped)' is not valid: use 1 to 255 characters without control characters or '/', and not '.' or '..'.")
+                }
             }
         }
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
         let typeText = try context.requiredString("type", in: body, for: "a user")
-        guard let type = User.Kind(rawValue: typeText), type != .adGroup || context.version.hasADGroupUsers else {
-            let known = User.Kind.allCases.filter { $0 != .adGroup || context.version.hasADGroupUsers }.map(\.rawValue)
-            throw CentralError.invalidBody("The user type '\(typeText.clipped)' is not known; use one of: \(known.joined(separator: ", ")).")
+        guard let type = User.Kind.named(typeText, in: version) else {
+            let known = User.Kind.allCases.filter { $0 != .adGroup || version.hasADGroupUsers }.map { $0.name(in: version) }
+            throw CentralError.invalidBody("The user type '\(typeText.clipped)' is not known in api-version \(version.rawValue); use one of: \(known.joined(separator: ", ")).")
         }
-        let roles = try context.roleAssignments(in: body, store: store)
+        let given = try context.roleAssignments(in: body, store: store)
         let tree = try organizationTree(context)
-        try context.authorizeGrant(roles, tree: tree)
+        try context.authorizeGrant(given, tree: tree)
         let user: User
         switch type {
         case .email:
             let email = try context.requiredString("email", in: body, for: "an email user")
-            // Only some versions give `email` the format `email`; in the others any address-like text is taken.
-            guard context.version.hasEmailFormat ? Validation.isEmail(email) : Validation.isFormatlessEmail(email) else {
+            // Only some versions give `email` the format `email`; in the others any address-like text is taken. An
+            // existing user's email is compared with the stored one instead (it cannot change).
+            guard stored != nil || (version.hasEmailFormat ? Validation.isEmail(email) : Validation.isFormatlessEmail(email)) else {
                 throw CentralError.invalidBody("The field 'email' is not a valid email address: '\(email.clipped)'.")
             }
-            user = User(id: id, type: type, email: email, roles: roles)
+            user = User(id: id, type: type, email: email, roles: given)
         case .servicePrincipal, .adGroup:
             let what = type == .adGroup ? "an adGroup user" : "a servicePrincipal user"
             let tenantId = try context.requiredString("tenantId", in: body, for: what)
@@ -69,13 +78,14 @@ extension CentralService {
             for (name, value) in [("tenantId", tenantId), ("objectId", objectId)] where !Validation.isGUID(value) {
                 throw CentralError.invalidBody("The field '\(name)' must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47, not '\(value.clipped)'.")
             }
-            user = User(id: id, type: type, tenantId: tenantId.lowercased(), objectId: objectId.lowercased(), roles: roles)
+            user = User(id: id, type: type, tenantId: tenantId.lowercased(), objectId: objectId.lowercased(), roles: given)
         }
         var saved = user
-        if let existing = try store.user(appID: context.application.id, id: id) {
+        if let existing = stored {
             try context.authorizeChange(of: existing.roles, tree: tree, item: "user '\(id.clipped)'")
-            try Self.checkIdentityUnchanged(existing, type: user.type.rawValue, email: user.email, tenantId: user.tenantId, objectId: user.objectId)
-            saved = existing.with(roles: roles)  // the stored identity stays as it was written first
+            try Self.checkIdentityUnchanged(existing, type: user.type, email: user.email, tenantId: user.tenantId, objectId: user.objectId)
+            // The stored identity stays as it was written first; assignments the version cannot express stay too.
+            saved = existing.with(roles: given + existing.roles.filter { !$0.exists(in: version) && !given.contains($0) })
         }
         try save(saved, context: context)
         return Reply(status: 200, body: saved.json(in: context.version))
@@ -90,15 +100,20 @@ extension CentralService {
         let tree = try organizationTree(context)
         try context.authorizeChange(of: existing.roles, tree: tree, item: "user '\(id.clipped)'")
         let body = try context.jsonObjectBody()
+        let typeText = try context.optionalString("type", in: body)
+        if let typeText, User.Kind.named(typeText, in: context.version) == nil {
+            throw CentralError.invalidBody("The user type '\(typeText.clipped)' is not known in api-version \(context.version.rawValue).")
+        }
         try Self.checkIdentityUnchanged(
-            existing, type: try context.optionalString("type", in: body), email: try context.optionalString("email", in: body),
+            existing, type: typeText.flatMap { User.Kind.named($0, in: context.version) }, email: try context.optionalString("email", in: body),
             tenantId: try context.optionalString("tenantId", in: body), objectId: try context.optionalString("objectId", in: body))
         var updated = existing
         if let roles = body["roles"] {
             guard roles != .null else { throw CentralError.invalidBody("The field 'roles' cannot be removed: a user needs at least one role.") }
-            let roles = try context.roleAssignments(in: body, store: store)
-            try context.authorizeGrant(roles, tree: tree)
-            updated = existing.with(roles: roles)
+            let given = try context.roleAssignments(in: body, store: store)
+            try context.authorizeGrant(given, tree: tree)
+            // Assignments the version cannot express (organization roles, in 1.0) are kept as they are.
+            updated = existing.with(roles: given + existing.roles.filter { !$0.exists(in: context.version) && !given.contains($0) })
         }
         try save(updated, context: context)
         return Reply(status: 200, body: updated.json(in: context.version))
@@ -153,9 +168,9 @@ extension CentralService {
 
     /// Refuses (422) a body that would change the type or identity of an existing user. Values are compared as the
     /// service would: type exactly, email and GUIDs case-insensitively (`CentralStore.emailKey`). A nil value means "not given".
-    private static func checkIdentityUnchanged(_ user: User, type: String?, email: String?, tenantId: String?, objectId: String?) throws(CentralError) {
+    private static func checkIdentityUnchanged(_ user: User, type: User.Kind?, email: String?, tenantId: String?, objectId: String?) throws(CentralError) {
         let fields: [(String, String?, String?, Bool)] = [
-            ("type", type, user.type.rawValue, false),
+            ("type", type?.rawValue, user.type.rawValue, false),
             ("email", email, user.email, true),
             ("tenantId", tenantId, user.tenantId, true),
             ("objectId", objectId, user.objectId, true),

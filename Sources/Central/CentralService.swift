@@ -207,7 +207,7 @@ public final class CentralService: Sendable {
     static func apiVersion(_ values: [String]) throws(CentralError) -> APIVersion {
         guard let first = values.first else { throw .invalidAPIVersion(nil) }
         guard values.allSatisfy({ $0 == first }) else { throw .invalidAPIVersion(values.joined(separator: ",")) }
-        guard let version = APIVersion(rawValue: first) else { throw .invalidAPIVersion(first) }
+        guard let version = APIVersion(named: first) else { throw .invalidAPIVersion(first) }
         return version
     }
 

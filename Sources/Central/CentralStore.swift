@@ -362,6 +362,13 @@ public final class CentralStore: Sendable {
             appID: appID, after: after, limit: limit) { Self.apiToken(SQLiteRow(Array($0.values.dropFirst()))) }
     }
 
+    /// One page of the tokens for which `isIncluded` holds, in creation order after the cursor `after`.
+    public func apiTokens(appID: String, after: Int64, limit: Int, where isIncluded: (APIToken) -> Bool) throws -> (items: [APIToken], next: Int64?) {
+        try filteredPage(
+            "SELECT seq, id, roles, expiry_ms, secret_hash FROM api_tokens WHERE app_id = ? AND seq > ? ORDER BY seq",
+            appID: appID, after: after, limit: limit, map: { Self.apiToken(SQLiteRow(Array($0.values.dropFirst()))) }, where: isIncluded)
+    }
+
     /// Adds a token. Returns false, writing nothing, when the id exists already.
     /// - Throws: `MissingOrganization` when a role assignment names an organization that does not exist.
     public func insert(_ token: APIToken, appID: String) throws -> Bool {
@@ -441,16 +448,22 @@ public final class CentralStore: Sendable {
     /// One page of the users for which `isIncluded` holds, in creation order after the cursor `after` (for callers
     /// that see part of the application only).
     public func users(appID: String, after: Int64, limit: Int, where isIncluded: (User) -> Bool) throws -> (items: [User], next: Int64?) {
-        let rows = try database.query(
+        try filteredPage(
             "SELECT seq, id, type, email, tenant_id, object_id, roles FROM users WHERE app_id = ? AND seq > ? ORDER BY seq",
-            [.text(appID), .integer(after)])
-        var items: [User] = []
+            appID: appID, after: after, limit: limit, map: { Self.user(SQLiteRow(Array($0.values.dropFirst()))) }, where: isIncluded)
+    }
+
+    /// One page of the items for which `isIncluded` holds, after the cursor `after`: `sql` selects `seq` first.
+    private func filteredPage<T>(
+        _ sql: String, appID: String, after: Int64, limit: Int, map: (SQLiteRow) -> T, where isIncluded: (T) -> Bool
+    ) throws -> (items: [T], next: Int64?) {
+        var items: [T] = []
         var cursor: Int64 = after
-        for row in rows {
-            let user = Self.user(SQLiteRow(Array(row.values.dropFirst())))
-            guard isIncluded(user) else { continue }
+        for row in try database.query(sql, [.text(appID), .integer(after)]) {
+            let item = map(row)
+            guard isIncluded(item) else { continue }
             if items.count == limit { return (items, cursor) }
-            items.append(user)
+            items.append(item)
             cursor = row[0].integer ?? cursor
         }
         return (items, nil)

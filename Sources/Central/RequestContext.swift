@@ -71,7 +71,7 @@ public struct RequestContext: Sendable {
                 throw .missingReference("\(field).role: no role with id '\(roleID.clipped)' exists in this application.")
             }
             var organization: String?
-            if let organizationValue = entry["organization"], organizationValue != .null {
+            if let organizationValue = entry["organization"] {
                 guard let text = organizationValue.stringValue else {
                     throw .invalidBody("\(field).organization must be a string (an organization id), not \(organizationValue.kindDescription).")
                 }

@@ -15,11 +15,10 @@ public struct RoleAssignment: Sendable, Equatable, Hashable {
         return .object(members)
     }
 
-    /// The response shape in `version`: versions without organizations (`1.0`, `2021-04-30-preview`) have no
-    /// `organization` member in their `RoleAssignment`, so it is left out there.
-    public func json(in version: APIVersion) -> JSONValue {
-        version.hasOrganizations ? json : .object([("role", .string(role))])
-    }
+    /// Whether `version` can express this assignment: one that names an organization does not exist in the versions
+    /// without organizations (`1.0`, `2021-04-30-preview`), whose `RoleAssignment` has only `role`. Their answers
+    /// leave it out, and their writes keep it as it is.
+    public func exists(in version: APIVersion) -> Bool { organization == nil || version.hasOrganizations }
 
     /// Reads an array of assignments stored by `json`; entries that are not assignments are dropped.
     public static func list(from value: JSONValue) -> [RoleAssignment] {

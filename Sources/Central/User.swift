@@ -6,6 +6,23 @@ public struct User: Sendable, Equatable {
         case email
         case servicePrincipal
         case adGroup
+
+        /// The `type` value in `version`: the `x-ms-discriminator-value` (`email`, `servicePrincipal`, `adGroup`), or in
+        /// 2021-04-30-preview, whose subtypes have none, the definition name (`EmailUser`, `ServicePrincipalUser`,
+        /// `ADGroupUser`, as that spec's examples write them).
+        public func name(in version: APIVersion) -> String {
+            guard version.namesUserTypesByDefinition else { return rawValue }
+            switch self {
+            case .email: return "EmailUser"
+            case .servicePrincipal: return "ServicePrincipalUser"
+            case .adGroup: return "ADGroupUser"
+            }
+        }
+
+        /// The kind a `type` value names in `version`, or nil (including `adGroup` in a version without it).
+        public static func named(_ text: String, in version: APIVersion) -> Kind? {
+            allCases.first { $0.name(in: version) == text && ($0 != .adGroup || version.hasADGroupUsers) }
+        }
     }
 
     public let id: String
@@ -31,16 +48,19 @@ public struct User: Sendable, Equatable {
     /// The response shape, fields in the order of the spec's examples.
     public var json: JSONValue { json(in: .v2022_10_31_preview) }
 
-    /// The response shape in `version` (role assignments as that version's model has them).
+    /// The response shape in `version`: its type name, and only the role assignments it can express.
     public func json(in version: APIVersion) -> JSONValue {
-        var members: [(String, JSONValue)] = [("id", .string(id)), ("type", .string(type.rawValue))]
+        var members: [(String, JSONValue)] = [("id", .string(id)), ("type", .string(type.name(in: version)))]
         if let tenantId { members.append(("tenantId", .string(tenantId))) }
         if let objectId { members.append(("objectId", .string(objectId))) }
-        members.append(("roles", .array(roles.map { $0.json(in: version) })))
+        members.append(("roles", .array(roles.filter { $0.exists(in: version) }.map(\.json))))
         if let email { members.append(("email", .string(email))) }
         return .object(members)
     }
 
-    /// Whether `version` can express this user: 1.0 has no `adGroup` users.
-    public func exists(in version: APIVersion) -> Bool { type != .adGroup || version.hasADGroupUsers }
+    /// Whether `version` can express this user: 1.0 has no `adGroup` users, and a user whose every role assignment
+    /// names an organization has no roles in a version without organizations.
+    public func exists(in version: APIVersion) -> Bool {
+        (type != .adGroup || version.hasADGroupUsers) && roles.contains { $0.exists(in: version) }
+    }
 }

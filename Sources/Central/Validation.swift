@@ -24,14 +24,20 @@ public enum Validation {
     /// An id where the version's spec sets no limits (the create operations of 1.0, 1.1-preview and
     /// 2021-04-30-preview): 1 to 255 characters without control characters (assumed bounds, docs/fidelity.md).
     public static func isUnlimitedID(_ text: String) -> Bool {
-        !text.isEmpty && text.count <= 255 && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        // `.`, `..` and a `/` would not survive a client's path normalization, so no client could address the item.
+        !text.isEmpty && text.count <= 255 && text != "." && text != ".." && !text.contains("/")
+            && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
     /// An `email` where the version's spec gives it no format (1.2-preview and later, except 2021-04-30-preview):
     /// 1 to 254 bytes without control characters or spaces (assumed: an email user must be matchable to a token).
     public static func isFormatlessEmail(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        return !bytes.isEmpty && bytes.count <= 254 && bytes.allSatisfy { $0 > 0x20 && $0 != 0x7F }
+        !text.isEmpty && text.utf8.count <= 254 && !text.unicodeScalars.contains(where: isSpaceOrControl)
+    }
+
+    /// White space (any Unicode space or line separator) or a control or format character (C0, C1, U+2028 ...).
+    static func isSpaceOrControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.isWhitespace || [.control, .format, .lineSeparator, .paragraphSeparator, .spaceSeparator].contains(scalar.properties.generalCategory)
     }
 
     /// Spec parameter `OrganizationId` (the 2022-07-31 spec): pattern `^(?!-)[a-z0-9-]{1,48}[a-z0-9]$` and
@@ -54,8 +60,7 @@ public enum Validation {
     /// A plausible email address: one `@`, a non-empty local part and a domain with a dot, no spaces or
     /// control characters, at most 254 bytes (RFC 5321 §4.5.3.1.3). Assumed: the real rule is not documented.
     public static func isEmail(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count <= 254, bytes.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { return false }
+        guard text.utf8.count <= 254, !text.unicodeScalars.contains(where: isSpaceOrControl) else { return false }
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64 else { return false }
         let domain = parts[1]
