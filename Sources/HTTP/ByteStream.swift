@@ -32,6 +32,9 @@ protocol ByteStream: AnyObject, Sendable {
     func finish(lingerSeconds: Double, maxDrainBytes: Int)
     /// Wakes any blocked read or write from another thread; they then report end/failure.
     func interrupt()
+    /// Wakes a blocked read from another thread (it reports the end of input); writes still work, so an answer can
+    /// still go out.
+    func interruptReads()
     /// Releases the connection. Called exactly once, last.
     func close()
 }
@@ -139,6 +142,10 @@ final class SocketStream: ByteStream {
 
     func interrupt() {
         _ = shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    func interruptReads() {
+        _ = shutdown(fd, Int32(SHUT_RD))
     }
 
     func close() {

@@ -119,6 +119,9 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
     case tooManyConnections
     /// The request head did not arrive within `headerTimeout`, or its body within `readTimeout`: 408.
     case requestTimeout
+    /// The server is stopping: a request that began after the stop did, or that was still incomplete when the
+    /// grace period ended, is answered 503 (with `Retry-After` and `Connection: close`) instead of being dropped.
+    case stopping
 
     /// The status code that answers this error.
     public var status: Int {
@@ -130,6 +133,7 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
         case .notImplemented: 501
         case .tooManyConnections: 503
         case .requestTimeout: 408
+        case .stopping: 503
         }
     }
 
@@ -143,6 +147,7 @@ public enum HTTPRequestError: Error, Sendable, Equatable {
         case .notImplemented(let what): "\(what) is not supported."
         case .tooManyConnections: "The server is handling too many connections; retry shortly."
         case .requestTimeout: "The request did not arrive in time."
+        case .stopping: "The server is stopping; retry against its next start."
         }
     }
 }

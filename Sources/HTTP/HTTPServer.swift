@@ -134,10 +134,13 @@ public final class HTTPServer: Sendable {
     /// connection threads to exit. Idempotent and callable from any thread, a handler included (the calling
     /// connection is not waited for).
     ///
-    /// With a `gracePeriod` (seconds), requests already being handled finish and their responses are delivered
-    /// (with `Connection: close`) before their connections close; idle connections close at once; whatever is
-    /// still running when the period ends is cut off. Without one, a handler already running finishes but its
-    /// response is not delivered.
+    /// With a `gracePeriod` (seconds), every request that reaches the server is answered: requests already being
+    /// handled finish and their responses are delivered (with `Connection: close`); a request that begins after the
+    /// stop did, on a new connection or an idle keep-alive one, is answered `503` with `Retry-After` and
+    /// `Connection: close` (the listener stays open meanwhile, and what is queued on it when it closes is accepted
+    /// and answered too); idle connections get `idleDrainSeconds` to send one before they close; a request still
+    /// incomplete when the period ends is answered `503` rather than dropped. Without a grace period, a handler
+    /// already running finishes but its response is not delivered.
     public func stop(gracePeriod: Double = 0) {
         let me = pthread_self()
         enum Claim { case stop(accept: pthread_t?, wake: Int32), wait, nothing }
@@ -159,6 +162,20 @@ public final class HTTPServer: Sendable {
             while state.withLock({ $0.phase == .stopping }) { usleep(1000) }
             return
         case .stop(let accept, let wake):
+            let graceful = gracePeriod > 0
+            let started = SocketStream.monotonicNanos()
+            let deadline = started + Int(min(max(gracePeriod, 0), 3600) * 1e9)
+            // From here on, a request that begins is answered 503 and every response closes its connection.
+            draining.store(true, ordering: .sequentiallyConsistent)
+            if graceful {
+                // Requests in progress finish; idle keep-alive connections have a moment to send one more (503).
+                while SocketStream.monotonicNanos() < deadline {
+                    let (busy, idle) = connectionCounts(except: me)
+                    if busy == 0 && (idle == 0 || SocketStream.monotonicNanos() - started >= Int(Self.idleDrainSeconds * 1e9)) { break }
+                    usleep(2000)
+                }
+            }
+            // Stop accepting: the accept thread takes what is queued on the listener first (when graceful), then ends.
             var byte: UInt8 = 1
             _ = write(wake, &byte, 1)
             if let accept { _ = pthread_join(accept, nil) }
@@ -168,22 +185,54 @@ public final class HTTPServer: Sendable {
                 s.wakeRead = -1
                 s.wakeWrite = -1
                 s.acceptThread = nil
-                draining.store(true, ordering: .sequentiallyConsistent)
-                for connection in s.connections.values
-                where !connection.control.busy.load(ordering: .sequentiallyConsistent) || gracePeriod <= 0 {
-                    connection.stream.interrupt()
-                }
+                if !graceful { for connection in s.connections.values { connection.stream.interrupt() } }
             }
-            if gracePeriod > 0 {
-                let deadline = SocketStream.monotonicNanos() + Int(min(gracePeriod, 3600) * 1e9)
-                while SocketStream.monotonicNanos() < deadline,
-                      state.withLock({ s in s.connections.values.contains { $0.thread != me } }) {
+            if graceful {
+                // The last connections answer: those just accepted get a moment to send their request (even past
+                // the grace period), those in a request until the period ends.
+                let quiet = SocketStream.monotonicNanos() + Int(Self.lastArrivalSeconds * 1e9)
+                while true {
+                    let now = SocketStream.monotonicNanos(), (busy, idle) = connectionCounts(except: me)
+                    if busy == 0 && (idle == 0 || now >= quiet) || busy > 0 && now >= max(deadline, quiet) { break }
+                    usleep(2000)
+                }
+                // Past the grace period a request still arriving is answered 503 (its reads end, its writes work);
+                // a connection that sent nothing closes.
+                state.withLock { s in
+                    for connection in s.connections.values where connection.thread != me {
+                        if connection.control.busy.load(ordering: .sequentiallyConsistent) {
+                            connection.stream.interruptReads()
+                        } else {
+                            connection.stream.interrupt()
+                        }
+                    }
+                }
+                // Connections that answered close on their own once the peer has read the answer (lingering close);
+                // only one still open after that is cut.
+                let last = SocketStream.monotonicNanos() + Int((Self.lingerSeconds + 0.5) * 1e9)
+                while SocketStream.monotonicNanos() < last, state.withLock({ s in s.connections.values.contains { $0.thread != me } }) {
                     usleep(2000)
                 }
                 state.withLock { s in for connection in s.connections.values { connection.stream.interrupt() } }
             }
             while state.withLock({ s in s.connections.values.contains { $0.thread != me } }) { usleep(1000) }
             state.withLock { $0.phase = .stopped }
+        }
+    }
+
+    /// How long idle keep-alive connections may still send a request (answered 503) after a graceful stop began.
+    static let idleDrainSeconds = 1.0
+    /// How long connections accepted at the very end may take to send their request before they close.
+    static let lastArrivalSeconds = 0.3
+
+    /// The connections other than the caller's own that are in a request, and those that are not.
+    private func connectionCounts(except me: pthread_t) -> (busy: Int, idle: Int) {
+        state.withLock { s in
+            var busy = 0, idle = 0
+            for connection in s.connections.values where connection.thread != me {
+                if connection.control.busy.load(ordering: .sequentiallyConsistent) { busy += 1 } else { idle += 1 }
+            }
+            return (busy, idle)
         }
     }
 
@@ -298,7 +347,10 @@ public final class HTTPServer: Sendable {
                 if errno != EINTR { usleep(10_000) }
                 continue
             }
-            if fds[1].revents != 0 { return }
+            if fds[1].revents != 0 {
+                if draining.load(ordering: .sequentiallyConsistent) { acceptQueued(listenFD: listenFD) }
+                return
+            }
             if fds[0].revents & Int16(POLLNVAL) != 0 { return }
             if fds[0].revents & Int16(POLLIN) == 0 {
                 usleep(1000)
@@ -321,6 +373,24 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Accepts every connection still queued on the (non-blocking) listener, so none is reset when it closes; they
+    /// are served in drain mode (a request on them is answered 503).
+    private func acceptQueued(listenFD: Int32) {
+        while true {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &length) }
+            }
+            guard fd >= 0 else {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            admit(fd: fd, remote: Self.address(of: storage).text)
+        }
+    }
+
     private func admit(fd: Int32, remote: String) {
         setTimeout(fd, SO_RCVTIMEO, configuration.readTimeout)
         setTimeout(fd, SO_SNDTIMEO, configuration.writeTimeout)
@@ -331,7 +401,8 @@ public final class HTTPServer: Sendable {
         enum Decision { case serve(Int, ConnectionControl), reject, drop }
         let limit = max(1, configuration.maxConnections)
         let decision = state.withLock { s -> Decision in
-            guard s.phase == .running else { return .drop }
+            // While a graceful stop drains, new connections are still served (their requests are answered 503).
+            guard s.phase == .running || s.phase == .stopping && s.listenFD >= 0 && draining.load(ordering: .sequentiallyConsistent) else { return .drop }
             guard s.connections.count < limit else { return .reject }
             let id = s.nextConnectionID
             s.nextConnectionID &+= 1
@@ -442,6 +513,7 @@ public final class HTTPServer: Sendable {
             maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
         var chunk = [UInt8](repeating: 0, count: Self.readChunkBytes)
         var deadline: (phase: RequestPhase, at: Int)?  // CLOCK_MONOTONIC ns by which the current part must be in
+        var late = false  // this request began after a graceful stop did: it is answered 503
         while true {
             // Answer every complete request already buffered, in order (pipelining, RFC 9112 §9.3.2).
             while true {
@@ -454,6 +526,7 @@ public final class HTTPServer: Sendable {
                     return stream.write(bytes) ? .graceful : .abort
                 }
                 guard var request = next else { break }
+                if late { return answerStopping(stream, headOnly: request.method == "HEAD") }
                 request.remoteAddress = remote
                 request.localPort = localPort
                 request.isTLS = stream is TLSStream
@@ -468,10 +541,8 @@ public final class HTTPServer: Sendable {
                 control.busy.store(parser.bufferedByteCount > 0, ordering: .sequentiallyConsistent)
                 guard written else { return .abort }
                 if !keepAlive { return .graceful }
-                // A stop that began while this request ran saw the connection busy and left it open; having
-                // cleared `busy` first (sequentially consistent), either the stop sees it idle and interrupts the
-                // read, or this sees `draining`: the connection never waits out the grace period idle.
-                if draining.load(ordering: .sequentiallyConsistent) && parser.bufferedByteCount == 0 { return .graceful }
+                // The response promised to keep the connection open: even if a stop began meanwhile it stays open,
+                // so a request the client sends next is answered (503), not cut; the stop closes it once idle.
             }
             if parser.takeContinueRequest() {
                 guard stream.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return .abort }
@@ -499,15 +570,29 @@ public final class HTTPServer: Sendable {
             let result = chunk.withUnsafeMutableBytes { stream.read(into: $0, timeout: timeout) }
             switch result {
             case .bytes(let count):
-                // From its first byte a request is in progress: a graceful stop waits for it to be answered.
-                control.busy.store(true, ordering: .sequentiallyConsistent)
+                // From its first byte a request is in progress: a graceful stop waits for it to be answered. Set
+                // before reading `draining` (both sequentially consistent): either the stop sees this request
+                // busy and waits for it, or this sees the stop and answers 503.
+                if !control.busy.load(ordering: .sequentiallyConsistent) {
+                    control.busy.store(true, ordering: .sequentiallyConsistent)
+                    if draining.load(ordering: .sequentiallyConsistent) { late = true }
+                }
                 parser.append(chunk[0..<min(count, chunk.count)])
             case .timedOut where deadline != nil:
                 continue  // the deadline check above answers 408
             default:
+                // A stop ended the reads of a request still arriving: it is answered rather than dropped.
+                if draining.load(ordering: .sequentiallyConsistent) && parser.bufferedByteCount > 0 { return answerStopping(stream, headOnly: false) }
                 return .abort
             }
         }
+    }
+
+    /// Answers 503 (`Retry-After: 1`, `Connection: close`) because the server is stopping.
+    private func answerStopping(_ stream: any ByteStream, headOnly: Bool) -> Ending {
+        var response = errorResponder(.stopping)
+        response.headers.set("Retry-After", "1")
+        return stream.write(HTTPResponseEncoding.encode(response, headOnly: headOnly, connection: "close")) ? .graceful : .abort
     }
 
     /// Whether the connection stays open after answering `request` with `response` (RFC 9112 §9.3).

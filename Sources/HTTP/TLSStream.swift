@@ -83,6 +83,7 @@ final class TLSStream: ByteStream, @unchecked Sendable {
     }
 
     func interrupt() { socket.interrupt() }
+    func interruptReads() { socket.interruptReads() }
 
     func close() {
         SSL_free(ssl)

@@ -59,6 +59,9 @@ public struct MockServerConfiguration: Sendable {
     /// Throttle each application to this many requests per second with 429 (`--throttle` sets IoT Central's 20;
     /// `IOTC_MOCK_THROTTLE`), or nil for no throttling. `POST /_mock/throttling` changes it at run time.
     public var throttleRequestsPerSecond: Int?
+    /// How long a stop on SIGINT or SIGTERM lets requests in progress finish, in seconds (`--stop-grace`,
+    /// `IOTC_MOCK_STOP_GRACE`; default 10); requests that begin meanwhile are answered 503.
+    public var stopGraceSeconds: Int = 10
     /// Requests the journal keeps (`GET /_mock/journal`).
     public var journalCapacity: Int = 1000
 

@@ -65,6 +65,9 @@ struct Options: ParsableArguments {
     @Flag(help: "Throttle each application to IoT Central's 20 requests per second (429 with Retry-After). [env: IOTC_MOCK_THROTTLE=1]")
     var throttle = false
 
+    @Option(help: "Seconds a stop on SIGINT or SIGTERM lets requests in progress finish (later ones get 503). [env: IOTC_MOCK_STOP_GRACE] (default: 10)")
+    var stopGrace: Int?
+
     @Flag(help: "Stop (as on SIGTERM) when the process that started this one ends, so a crashed test runner leaves no server behind. [env: IOTC_MOCK_EXIT_WITH_PARENT=1]")
     var exitWithParent = false
 
@@ -99,6 +102,9 @@ struct Options: ParsableArguments {
         }
         if let value = try Self.integer(tokenLifetime, "IOTC_MOCK_TOKEN_LIFETIME", in: 60...86_400, what: "the token lifetime in seconds") {
             configuration.tokenLifetime = value
+        }
+        if let value = try Self.integer(stopGrace, "IOTC_MOCK_STOP_GRACE", in: 0...600, what: "the stop grace period in seconds") {
+            configuration.stopGraceSeconds = value
         }
         if let value = try Self.integer(maxRoleAssignments, "IOTC_MOCK_MAX_ROLE_ASSIGNMENTS", in: 1...1_000_000, what: "the role assignment limit") {
             configuration.maxRoleAssignments = value
@@ -175,10 +181,11 @@ struct Serve: ParsableCommand {
         FileHandle.standardOutput.write(Data((server.readyLine() + "\n").utf8))
         termination.wait()
         signalSources.forEach { $0.cancel() }
-        // Requests in progress are answered first, for up to 10 s; a handler still running 2 s after that (it
-        // cannot be interrupted) does not keep the process alive.
-        DispatchQueue.global().asyncAfter(deadline: .now() + 12) { _exit(0) }
-        server.stop(gracePeriod: 10)
+        // Requests in progress are answered first, for up to the grace period (and what begins meanwhile gets 503);
+        // a handler still running 2 s after that (it cannot be interrupted) does not keep the process alive.
+        let grace = Double(configuration.stopGraceSeconds)
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace + 2) { _exit(0) }
+        server.stop(gracePeriod: grace)
     }
 
     /// Signals `done` when the parent process ends (this process is then adopted, and its parent id changes);

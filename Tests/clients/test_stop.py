@@ -1,0 +1,110 @@
+"""A stop answers every request that reaches the server: requests in progress finish, requests that begin after
+SIGTERM (on new or idle keep-alive connections) are answered 503 with Retry-After and Connection: close, and a
+request still arriving when the grace period ends is answered 503 too. Counted over raw sockets, with clients
+sending throughout the SIGTERM: no connection may break (reset or closed without a complete answer). A connect that
+fails (the listener closed) sent no request; the clients honour Retry-After, as Azure SDKs do, so none keeps
+reconnecting into the instant the listener closes, where the kernel resets what it still queues."""
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from conftest import start_mock
+
+REQUEST = "GET /api/roles?api-version=2022-07-31 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\n\r\n"
+
+
+def read_response(sock):
+    """(status, headers) of one complete response, or None when the connection broke first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        body += chunk
+    return status, headers
+
+
+def hammer(port, token, counts, lock, deadline):
+    while time.monotonic() < deadline:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        except OSError:
+            # Refused (the listener is closed), or reset while queued on it as it closed: no request was sent, so
+            # none reached the server. Every server has this race at its very end.
+            return
+        try:
+            while time.monotonic() < deadline:
+                why = "closed before an answer"
+                stage = "send"
+                try:
+                    sock.sendall(REQUEST.format(token=token).encode())
+                    stage = f"read (request {counts.get('n', 0)} on this connection)"
+                    answer = read_response(sock)
+                except OSError as error:
+                    answer, why = None, f"{stage}: {error!r}"
+                with lock:
+                    if answer is None:
+                        counts["broken"] += 1
+                        counts.setdefault("why", []).append(f"{why} at {time.monotonic() - counts.get('sigterm', 0):.3f} s after SIGTERM")
+                    elif answer[0] == 503:
+                        counts["503"] += 1
+                        assert answer[1].get("connection") == "close" and answer[1].get("retry-after") == "1", answer
+                    else:
+                        counts[str(answer[0])] = counts.get(str(answer[0]), 0) + 1
+                if answer is None or answer[1].get("connection") == "close":
+                    break
+                time.sleep(0.002)
+        finally:
+            sock.close()
+        # A client that honours Retry-After (as Azure SDKs do) waits before it asks again.
+        time.sleep(int(answer[1].get("retry-after", "0")) if answer else 0.005)
+
+
+def test_requests_sent_throughout_a_sigterm_all_get_answers():
+    mock = start_mock("--in-memory", "--quiet", "--stop-grace", "2")
+    port = int(mock.url.rsplit(":", 1)[1])
+    counts = {"broken": 0, "503": 0}
+    lock = threading.Lock()
+    deadline = time.monotonic() + 20
+    threads = [threading.Thread(target=hammer, args=(port, mock.token, counts, lock, deadline)) for _ in range(4)]
+    # A request whose body trickles in, begun before the stop and still incomplete when the grace period ends.
+    slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+    slow.sendall(b"PUT /api/apiTokens/slow?api-version=2022-07-31 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 + f"Authorization: {mock.token}\r\nContent-Length: 1000\r\n\r\n".encode() + b"{")
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    started = time.monotonic()
+    counts["sigterm"] = started
+    mock.process.send_signal(signal.SIGTERM)
+    slow_answer = None
+    try:
+        while slow_answer is None and time.monotonic() - started < 6:
+            slow.sendall(b" ")
+            slow.settimeout(0.3)
+            try:
+                slow_answer = read_response(slow)
+            except socket.timeout:
+                pass
+    finally:
+        slow.close()
+    for thread in threads:
+        thread.join(timeout=25)
+    assert mock.process.wait(timeout=15) == 0
+    counts.pop("sigterm")
+    assert counts["broken"] == 0, counts
+    assert counts["503"] > 0 and counts.get("200", 0) > 0, counts
+    assert slow_answer is not None and slow_answer[0] == 503, slow_answer
+    print(f"\nrequests around a SIGTERM: {counts}; the slow upload got {slow_answer[0]} after {time.monotonic() - started:.1f} s")
