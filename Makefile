@@ -7,7 +7,7 @@ BIN := .build/debug/iotc-mock
 VENV := .venv
 AZURE_CLI_VENV := .venv-azure-cli
 
-.PHONY: all catalog deps build run test test-swift test-clients test-azure-tools test-dist test-image dist image docs fuzz bench clean
+.PHONY: all catalog crash-test soak deps build run test test-swift test-clients test-azure-tools test-dist test-image dist image docs fuzz bench clean
 
 all: build
 
@@ -87,6 +87,18 @@ catalog:
 # docs/permissions.md, the operation × role table, from the operation catalog and fixtures/roles.json.
 docs: build
 	$(BIN) permissions > docs/permissions.md.tmp && mv docs/permissions.md.tmp docs/permissions.md || { rm -f docs/permissions.md.tmp; exit 1; }
+
+# Durability: writers against a persistent server, kill -9 at random moments (CRASH_ITERATIONS, default 50),
+# restart; every acknowledged write and delete must hold and SQLite's integrity check pass.
+CRASH_ITERATIONS ?= 50
+crash-test: build $(VENV)/.installed
+	$(VENV)/bin/python Tests/reliability/crash_test.py $(BIN) $(CRASH_ITERATIONS)
+
+# Endurance: mixed traffic at a steady rate for SOAK_SECONDS (default 600); fails if memory or descriptors grow
+# beyond the bounds printed.
+SOAK_SECONDS ?= 600
+soak: build $(VENV)/.installed
+	$(VENV)/bin/python Tests/reliability/soak.py $(BIN) $(SOAK_SECONDS)
 
 # libFuzzer targets for the request parser and the Authorization header, each for FUZZ_SECONDS:
 # make fuzz FUZZ_SECONDS=600
