@@ -14,6 +14,8 @@ enum ReadResult: Equatable {
     case timedOut
     /// Any other failure (reset by peer, ...).
     case failed
+    /// The server's stop ended the wait (its wake-up descriptor became readable); the connection is intact.
+    case interrupted
 }
 
 /// The byte transport one HTTP connection reads and writes through. `SocketStream` is the plain-TCP one; a TLS
@@ -32,9 +34,6 @@ protocol ByteStream: AnyObject, Sendable {
     func finish(lingerSeconds: Double, maxDrainBytes: Int)
     /// Wakes any blocked read or write from another thread; they then report end/failure.
     func interrupt()
-    /// Wakes a blocked read from another thread (it reports the end of input); writes still work, so an answer can
-    /// still go out.
-    func interruptReads()
     /// Releases the connection. Called exactly once, last.
     func close()
 }
@@ -42,19 +41,29 @@ protocol ByteStream: AnyObject, Sendable {
 /// A `ByteStream` over a connected TCP socket.
 final class SocketStream: ByteStream {
     let fd: Int32
+    /// A descriptor that becomes readable when the server's stop wants every waiting read to end (-1: none). Only
+    /// polled, never read, so it wakes every connection at once.
+    let wake: Int32
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, wake: Int32 = -1) { self.fd = fd; self.wake = wake }
+
+    /// Nil once the socket is readable (or hung up: the read then tells), else why the wait ended: the timeout
+    /// passed (`.timedOut`) or the server's wake-up descriptor fired (`.interrupted`).
+    func waitReadable(milliseconds: Int32) -> ReadResult? {
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let ready = poll(&fds, wake >= 0 ? 2 : 1, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            if ready == 0 { return .timedOut }
+            if fds[0].revents == 0 && fds[1].revents != 0 { return .interrupted }
+            return nil  // readable, hung up or failed: the read tells which
+        }
+    }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Double) -> ReadResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .failed }
         let milliseconds = Int32(clamping: Int((timeout.isFinite ? max(0, min(timeout, 1e6)) : 0) * 1000 + 0.999))
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        while true {
-            let ready = poll(&pfd, 1, milliseconds)
-            if ready < 0 && errno == EINTR { continue }
-            if ready == 0 { return .timedOut }
-            break  // readable, hung up or failed: recv tells which
-        }
+        if let early = waitReadable(milliseconds: milliseconds) { return early }
         while true {
             let n = recv(fd, base, buffer.count, 0)
             if n > 0 { return .bytes(n) }
@@ -142,10 +151,6 @@ final class SocketStream: ByteStream {
 
     func interrupt() {
         _ = shutdown(fd, Int32(SHUT_RDWR))
-    }
-
-    func interruptReads() {
-        _ = shutdown(fd, Int32(SHUT_RD))
     }
 
     func close() {

@@ -59,6 +59,9 @@ public final class HTTPServer: Sendable {
         var wakeRead: Int32 = -1
         var wakeWrite: Int32 = -1
         var acceptThread: pthread_t?
+        /// A pipe whose read end every connection's reads also poll: writing to it ends the reads still waiting
+        /// when a graceful stop's period is over (the connections stay intact, so they can still answer).
+        var readersWake: [Int32] = [-1, -1]
         var port = 0
         var connections: [Int: Connection] = [:]
         var nextConnectionID = 0
@@ -123,9 +126,11 @@ public final class HTTPServer: Sendable {
                 pipeFDs.forEach { _ = closeFD($0) }
                 throw HTTPServerError("cannot start the accept thread")
             }
+            var readersWake: [Int32] = [-1, -1]
+            if pipe(&readersWake) == 0 { for fd in readersWake { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) } } else { readersWake = [-1, -1] }
             s = State(
                 phase: .running, listenFD: listenFD, wakeRead: pipeFDs[0], wakeWrite: pipeFDs[1],
-                acceptThread: thread, port: port, connections: [:], nextConnectionID: s.nextConnectionID)
+                acceptThread: thread, readersWake: readersWake, port: port, connections: [:], nextConnectionID: s.nextConnectionID)
             draining.store(false, ordering: .sequentiallyConsistent)
         }
     }
@@ -196,16 +201,14 @@ public final class HTTPServer: Sendable {
                     if busy == 0 && (idle == 0 || now >= quiet) || busy > 0 && now >= max(deadline, quiet) { break }
                     usleep(2000)
                 }
-                // Past the grace period a request still arriving is answered 503 (its reads end, its writes work);
-                // a connection that sent nothing closes.
-                state.withLock { s in
-                    for connection in s.connections.values where connection.thread != me {
-                        if connection.control.busy.load(ordering: .sequentiallyConsistent) {
-                            connection.stream.interruptReads()
-                        } else {
-                            connection.stream.interrupt()
-                        }
-                    }
+                // Past the grace period every waiting read ends: a request still arriving is answered 503 (the
+                // connection, TLS included, is intact); a connection that sent nothing closes.
+                let wake = state.withLock { $0.readersWake[1] }
+                if wake >= 0 {
+                    var one: UInt8 = 1
+                    _ = write(wake, &one, 1)
+                } else {
+                    state.withLock { s in for connection in s.connections.values where connection.thread != me { connection.stream.interrupt() } }
                 }
                 // Connections that answered close on their own once the peer has read the answer (lingering close);
                 // only one still open after that is cut.
@@ -216,7 +219,11 @@ public final class HTTPServer: Sendable {
                 state.withLock { s in for connection in s.connections.values { connection.stream.interrupt() } }
             }
             while state.withLock({ s in s.connections.values.contains { $0.thread != me } }) { usleep(1000) }
-            state.withLock { $0.phase = .stopped }
+            state.withLock { s in
+                for fd in s.readersWake where fd >= 0 { _ = closeFD(fd) }
+                s.readersWake = [-1, -1]
+                s.phase = .stopped
+            }
         }
     }
 
@@ -396,7 +403,7 @@ public final class HTTPServer: Sendable {
         setTimeout(fd, SO_SNDTIMEO, configuration.writeTimeout)
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let stream = SocketStream(fd: fd)
+        let stream = SocketStream(fd: fd, wake: state.withLock { $0.readersWake[0] })
 
         enum Decision { case serve(Int, ConnectionControl), reject, drop }
         let limit = max(1, configuration.maxConnections)
@@ -526,7 +533,16 @@ public final class HTTPServer: Sendable {
                     return stream.write(bytes) ? .graceful : .abort
                 }
                 guard var request = next else { break }
-                if late { return answerStopping(stream, headOnly: request.method == "HEAD") }
+                if late {
+                    // Every request already here is answered 503, the last one closing the connection.
+                    var pending = [request]
+                    while let more = try? parser.nextRequest() { pending.append(more) }
+                    for (index, late) in pending.enumerated() {
+                        let last = index == pending.count - 1
+                        let ending = answerStopping(stream, headOnly: late.method == "HEAD", closing: last)
+                        if last || ending == .abort { return ending }
+                    }
+                }
                 request.remoteAddress = remote
                 request.localPort = localPort
                 request.isTLS = stream is TLSStream
@@ -588,11 +604,12 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Answers 503 (`Retry-After: 1`, `Connection: close`) because the server is stopping.
-    private func answerStopping(_ stream: any ByteStream, headOnly: Bool) -> Ending {
+    /// Answers 503 (`Retry-After: 1`, and `Connection: close` unless more pipelined requests are to be answered)
+    /// because the server is stopping.
+    private func answerStopping(_ stream: any ByteStream, headOnly: Bool, closing: Bool = true) -> Ending {
         var response = errorResponder(.stopping)
         response.headers.set("Retry-After", "1")
-        return stream.write(HTTPResponseEncoding.encode(response, headOnly: headOnly, connection: "close")) ? .graceful : .abort
+        return stream.write(HTTPResponseEncoding.encode(response, headOnly: headOnly, connection: closing ? "close" : nil)) ? .graceful : .abort
     }
 
     /// Whether the connection stays open after answering `request` with `response` (RFC 9112 §9.3).

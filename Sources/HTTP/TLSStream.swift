@@ -41,11 +41,9 @@ final class TLSStream: ByteStream, @unchecked Sendable {
         while true {
             if SSL_pending(ssl) == 0 {
                 // Wait for the socket within what is left of the timeout; records already decrypted need no wait.
+                // A stop's wake-up ends the wait with the TLS session intact, so an answer can still be written.
                 let remaining = max(0, deadline - SocketStream.monotonicNanos())
-                var pfd = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&pfd, 1, Int32(clamping: (remaining + 999_999) / 1_000_000))
-                if ready < 0 && errno == EINTR { continue }
-                if ready == 0 { return .timedOut }
+                if let early = socket.waitReadable(milliseconds: Int32(clamping: (remaining + 999_999) / 1_000_000)) { return early }
             }
             let n = SSL_read(ssl, base, Int32(clamping: buffer.count))
             if n > 0 { return .bytes(Int(n)) }
@@ -83,7 +81,6 @@ final class TLSStream: ByteStream, @unchecked Sendable {
     }
 
     func interrupt() { socket.interrupt() }
-    func interruptReads() { socket.interruptReads() }
 
     func close() {
         SSL_free(ssl)

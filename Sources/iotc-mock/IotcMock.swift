@@ -183,7 +183,8 @@ struct Serve: ParsableCommand {
         signalSources.forEach { $0.cancel() }
         // Requests in progress are answered first, for up to the grace period (and what begins meanwhile gets 503);
         // a handler still running 2 s after that (it cannot be interrupted) does not keep the process alive.
-        let grace = Double(configuration.stopGraceSeconds)
+        // A grace period of 0 still answers (503) what has arrived; it only lets nothing in progress finish.
+        let grace = max(Double(configuration.stopGraceSeconds), 0.01)
         DispatchQueue.global().asyncAfter(deadline: .now() + grace + 2) { _exit(0) }
         server.stop(gracePeriod: grace)
     }

@@ -15,9 +15,10 @@ from conftest import start_mock
 REQUEST = "GET /api/roles?api-version=2022-07-31 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\n\r\n"
 
 
-def read_response(sock):
-    """(status, headers) of one complete response, or None when the connection broke first."""
-    data = b""
+def read_response(sock, leftover=None):
+    """(status, headers) of one complete response, or None when the connection broke first. Bytes read past it (the
+    next pipelined response) stay in `leftover` (a bytearray) when one is given."""
+    data = bytes(leftover or b"")
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
         if not chunk:
@@ -33,6 +34,8 @@ def read_response(sock):
         if not chunk:
             return None
         body += chunk
+    if leftover is not None:
+        leftover[:] = body[length:]
     return status, headers
 
 
@@ -108,3 +111,64 @@ def test_requests_sent_throughout_a_sigterm_all_get_answers():
     assert counts["503"] > 0 and counts.get("200", 0) > 0, counts
     assert slow_answer is not None and slow_answer[0] == 503, slow_answer
     print(f"\nrequests around a SIGTERM: {counts}; the slow upload got {slow_answer[0]} after {time.monotonic() - started:.1f} s")
+
+
+def test_an_https_request_still_arriving_when_the_grace_period_ends_gets_503():
+    """The end of the grace period wakes the reads without touching the socket, so a TLS session stays intact and
+    its answer can still be written."""
+    import ssl
+    mock = start_mock("--in-memory", "--quiet", "--stop-grace", "1")
+    port = int(mock.url.rsplit(":", 1)[1])
+    context = ssl.create_default_context(cafile=mock.certificate)
+    slow = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
+    slow.sendall(b"PUT /api/apiTokens/slow?api-version=2022-07-31 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                 + f"Authorization: {mock.token}\r\nContent-Length: 1000\r\n\r\n".encode() + b"{")
+    time.sleep(0.2)
+    mock.process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    answer = None
+    try:
+        while answer is None and time.monotonic() - started < 6:
+            slow.sendall(b" ")
+            slow.settimeout(0.3)
+            try:
+                answer = read_response(slow)
+            except (socket.timeout, ssl.SSLError):
+                pass
+    finally:
+        slow.close()
+    assert mock.process.wait(timeout=10) == 0
+    assert answer is not None and answer[0] == 503 and answer[1].get("connection") == "close", answer
+
+
+def test_requests_pipelined_after_a_sigterm_are_each_answered_503():
+    mock = start_mock("--in-memory", "--quiet", "--stop-grace", "3")
+    port = int(mock.url.rsplit(":", 1)[1])
+    connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+    connection.sendall(REQUEST.format(token=mock.token).encode())
+    assert read_response(connection)[0] == 200
+    mock.process.send_signal(signal.SIGTERM)
+    time.sleep(0.1)
+    connection.sendall(REQUEST.format(token=mock.token).encode() * 3)
+    leftover = bytearray()
+    answers = [read_response(connection, leftover) for _ in range(3)]
+    connection.close()
+    assert mock.process.wait(timeout=10) == 0
+    assert [answer[0] for answer in answers] == [503, 503, 503], answers
+    assert [answer[1].get("connection") for answer in answers] == [None, None, "close"], answers
+    assert all(answer[1].get("retry-after") == "1" for answer in answers), answers
+
+
+def test_a_stop_grace_of_zero_still_answers_what_arrives():
+    mock = start_mock("--in-memory", "--quiet", "--stop-grace", "0")
+    port = int(mock.url.rsplit(":", 1)[1])
+    slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+    slow.sendall(b"PUT /api/apiTokens/slow?api-version=2022-07-31 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 + f"Authorization: {mock.token}\r\nContent-Length: 1000\r\n\r\n".encode() + b"{")
+    time.sleep(0.2)
+    mock.process.send_signal(signal.SIGTERM)
+    slow.settimeout(5)
+    answer = read_response(slow)
+    slow.close()
+    assert mock.process.wait(timeout=10) == 0
+    assert answer is not None and answer[0] == 503, answer
