@@ -40,11 +40,22 @@ public final class RSASigningKey: @unchecked Sendable {
         return try RSASigningKey(key: key)
     }
 
-    /// Reads the PEM private key at `path`, or generates one and writes it there (mode 0600) when the file does
-    /// not exist.
-    /// - Throws: `KeyError` when the file exists but is not an RSA private key, or cannot be written.
+    /// Reads the PEM private key at `path`, or generates one and writes it there (mode 600) when the file does
+    /// not exist. The folder must be this user's and not writable by every user, and an existing key file a regular
+    /// file of this user's (made private when it is not): whoever could replace the key could sign tokens.
+    /// - Throws: `KeyError` when the folder or the file is not this user's own, the file is not an unencrypted RSA
+    ///   private key in PEM, or the key cannot be written.
     public static func loadOrCreate(at path: String) throws(KeyError) -> RSASigningKey {
-        if FileManager.default.fileExists(atPath: path) {
+        let folder = (path as NSString).deletingLastPathComponent
+        var info = stat()
+        guard stat(folder.isEmpty ? "." : folder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid(), info.st_mode & 0o002 == 0 else {
+            throw KeyError(description: "the folder of the signing key \(path) must be a folder of this user's (uid \(geteuid())) that not every user can write; remove it, or keep the server's files elsewhere (another --data-dir; with --in-memory, set TMPDIR to a folder of yours)")
+        }
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid() else {
+                throw KeyError(description: "the signing key \(path) is not a regular file of this user's (uid \(geteuid())); remove it and a new key is made")
+            }
+            if info.st_mode & 0o077 != 0 { _ = chmod(path, 0o600) }
             guard let bio = BIO_new_file(path, "r") else { throw KeyError(description: "cannot read \(path)") }
             defer { BIO_free(bio) }
             guard let key = PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil), EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA else {
@@ -54,15 +65,21 @@ public final class RSASigningKey: @unchecked Sendable {
             return try RSASigningKey(key: key)
         }
         let generated = try generate()
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // A name of this process's own, made afresh (never through a link), then renamed over the key's name.
+        let temporary = "\(path).\(getpid()).tmp"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0, let bio = BIO_new_fd(fd, BIO_CLOSE) else {
+            let reason = String(cString: strerror(errno))
             if fd >= 0 { close(fd) }
-            throw KeyError(description: "cannot write \(temporary)")
+            throw KeyError(description: "cannot write \(temporary): \(reason)")
         }
         let written = PEM_write_bio_PrivateKey(bio, generated.key, nil, nil, 0, nil, nil) == 1
         BIO_free(bio)
-        guard written, rename(temporary, path) == 0 else { throw KeyError(description: "cannot write \(path)") }
+        guard written, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw KeyError(description: "cannot write \(path)")
+        }
         return generated
     }
 

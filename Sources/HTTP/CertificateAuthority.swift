@@ -78,8 +78,11 @@ public enum CertificateAuthority {
         }
         // A folder someone else made (in a shared /tmp, say) could hold their key: refuse it.
         var info = stat()
-        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == getuid(), info.st_mode & 0o022 == 0 else {
-            throw TLSError("the TLS folder \(directory) is not a folder of yours that only you can write; remove it or choose another --data-dir")
+        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
+            let problem = info.st_mode & S_IFMT != S_IFDIR ? "is not a folder"
+                : info.st_uid != geteuid() ? "belongs to the user with uid \(info.st_uid), not to this one (uid \(geteuid()))"
+                : "can be written by others (mode \(String(info.st_mode & 0o7777, radix: 8)))"
+            throw TLSError("the TLS folder \(directory) \(problem); remove it, or keep the server's files elsewhere (another --data-dir; with --in-memory, set TMPDIR to a folder of yours)")
         }
         let lock = open(directory + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lock >= 0 else { throw TLSError("cannot lock the TLS folder \(directory): \(String(cString: strerror(errno)))") }

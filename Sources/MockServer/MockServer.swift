@@ -91,15 +91,12 @@ public final class MockServer: Sendable {
             if configuration.inMemory {
                 database = try SQLiteDatabase(path: nil)
             } else {
-                try FileManager.default.createDirectory(
-                    atPath: configuration.dataDirectory, withIntermediateDirectories: true,
-                    attributes: [.posixPermissions: 0o700])
-                folderWarnings = try Self.checkDataFolder(configuration.dataDirectory)
+                folderWarnings = try DataFolder.prepare(configuration.dataDirectory)
                 // Servers starting together on one fresh folder take turns to open, migrate and seed it (switching
                 // to WAL needs the database to itself).
-                lock = open(configuration.dataDirectory + "/iotc-mock.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+                lock = open(configuration.dataDirectory + "/iotc-mock.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
                 if lock >= 0 { while flock(lock, LOCK_EX) != 0 && errno == EINTR {} }
-                try Self.restrictDataFiles(configuration.databasePath)
+                try DataFolder.createDatabaseFile(configuration.databasePath)
                 database = try SQLiteDatabase(path: configuration.databasePath)
             }
             store = try CentralStore(database: database)
@@ -211,44 +208,6 @@ public final class MockServer: Sendable {
             dropInServer = nil
         }
         router.server = self
-    }
-
-    /// Refuses a data folder the server cannot use safely, saying which folder, what is wrong and the fix: not a
-    /// folder, another user's (its files would be written with this user's ownership, and theirs could be planted),
-    /// or not writable. Returns a warning when others may read it (its files are private anyway).
-    static func checkDataFolder(_ path: String) throws -> [String] {
-        var info = stat()
-        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-            throw StartError(description: "the data folder \(path) is not a folder; remove it or choose another --data-dir")
-        }
-        guard info.st_uid == geteuid() else {
-            throw StartError(description: "the data folder \(path) belongs to the user with uid \(info.st_uid), not to this one (uid \(geteuid())); run as that user, `chown` the folder, or choose another --data-dir")
-        }
-        guard access(path, W_OK) == 0 else {
-            throw StartError(description: "the data folder \(path) is read-only (\(String(cString: strerror(errno)))); make it writable (`chmod u+w`), or use another --data-dir or --in-memory")
-        }
-        guard info.st_mode & 0o077 == 0 else {
-            return ["the data folder \(path) can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); its files are private (600), but `chmod 700` it to hide their names too."]
-        }
-        return []
-    }
-
-    /// Makes the database file (and its WAL and shared-memory files, which SQLite creates with the database file's
-    /// mode) readable by the owner only, whatever the folder's mode or the umask: they hold every user and token hash.
-    /// - Throws: `StartError` when the file cannot be made or its mode cannot be set.
-    static func restrictDataFiles(_ databasePath: String) throws {
-        let created = open(databasePath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard created >= 0 else {
-            throw StartError(description: "cannot open \(databasePath): \(String(cString: strerror(errno)))")
-        }
-        close(created)
-        for path in [databasePath, databasePath + "-wal", databasePath + "-shm"] {
-            var info = stat()
-            guard stat(path, &info) == 0 else { continue }
-            if info.st_mode & 0o077 != 0, chmod(path, 0o600) != 0 {
-                throw StartError(description: "cannot make \(path) private (mode 600): \(String(cString: strerror(errno)))")
-            }
-        }
     }
 
     /// Hands requests to the server once it exists (the listener is made before `self` is complete).

@@ -23,7 +23,7 @@ import Testing
 
     /// Starts the binary on `data` and returns its first standard-output line and everything on standard error
     /// up to then; stops it.
-    static func startAndStop(_ arguments: [String], user: String? = nil) throws -> (ready: String, errors: String, status: Int32) {
+    static func startAndStop(_ arguments: [String], user: String? = nil, environment: [String: String] = [:]) throws -> (ready: String, errors: String, status: Int32) {
         let process = Process()
         if let user {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
@@ -32,7 +32,7 @@ import Testing
             process.executableURL = Paths.binary
             process.arguments = arguments
         }
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("IOTC_MOCK_") }
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("IOTC_MOCK_") }.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -80,6 +80,79 @@ import Testing
         #expect(denied.errors.contains("chmod u+w"))
     }
 
+    @Test func aDataFolderOthersCouldChangeOrAPlantedFileIsRefused() throws {
+        let fixtures = ["--port", "0", "--fixtures", Paths.fixtures.path]
+        // A file where the folder should be.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-file-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: file.path, contents: Data("x".utf8))
+        defer { try? FileManager.default.removeItem(at: file) }
+        let notFolder = try Self.startAndStop(fixtures + ["--data-dir", file.path])
+        #expect(notFolder.status == 1 && notFolder.errors.contains("the data folder \(file.path) is a file, not a folder"), "\(notFolder.errors)")
+        // Any user could replace its files: refused. Its group only: a warning.
+        let open = try Self.folder(mode: 0o777)
+        defer { try? FileManager.default.removeItem(at: open) }
+        chmod(open.path, 0o777)
+        let refused = try Self.startAndStop(fixtures + ["--data-dir", open.path])
+        #expect(refused.status == 1 && refused.errors.contains("can be written by any user (mode 777)") && refused.errors.contains("chmod 700"), "\(refused.errors)")
+        #expect(!FileManager.default.fileExists(atPath: open.appendingPathComponent("iotc-mock.sqlite3").path))
+        let group = try Self.folder(mode: 0o770)
+        defer { try? FileManager.default.removeItem(at: group) }
+        chmod(group.path, 0o770)
+        let warned = try Self.startAndStop(fixtures + ["--data-dir", group.path])
+        #expect(warned.ready.hasPrefix("iotc-mock ready ") && warned.errors.contains("can be written by its group (mode 770)"), "\(warned.errors)")
+        // A database file or a signing key that is a symbolic link (writes would go to its target): refused.
+        for name in ["iotc-mock.sqlite3-wal", "entra-signing-key.pem"] {
+            let data = try Self.folder(mode: 0o700)
+            defer { try? FileManager.default.removeItem(at: data) }
+            let target = data.appendingPathComponent("elsewhere")
+            _ = FileManager.default.createFile(atPath: target.path, contents: Data())
+            try FileManager.default.createSymbolicLink(atPath: data.appendingPathComponent(name).path, withDestinationPath: target.path)
+            let linked = try Self.startAndStop(fixtures + ["--data-dir", data.path])
+            #expect(linked.status == 1 && linked.errors.contains("\(data.appendingPathComponent(name).path) is a symbolic link"), "\(name): \(linked.errors)")
+            #expect(try Data(contentsOf: target).isEmpty)
+        }
+    }
+
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and setpriv"))
+    func aDataFolderThatCannotBeCreatedSaysWhy() throws {
+        let parent = try Self.folder(mode: 0o755)
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let data = parent.appendingPathComponent("data").path
+        let denied = try Self.startAndStop(["--port", "0", "--data-dir", data], user: "65534")
+        #expect(denied.status == 1 && denied.errors.contains("the data folder \(data) cannot be created: this user (uid 65534) may not write in \(parent.path)"), "\(denied.errors)")
+        #expect(denied.errors.contains("mkdir -p \(data)"))
+    }
+
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"), "needs root and unshare"))
+    func aDataFolderOnAReadOnlyFileSystemSaysSo() throws {
+        let mountPoint = try Self.folder(mode: 0o700)
+        defer { try? FileManager.default.removeItem(at: mountPoint) }
+        // A read-only file system, mounted in a private mount namespace only this run sees.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = ["--mount", "sh", "-c", "mount -t tmpfs -o ro,mode=700 none \"$1\" && exec \"$2\" --port 0 --data-dir \"$1/data\"", "sh", mountPoint.path, Paths.binary.path]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("IOTC_MOCK_") }
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1 && errors.contains("cannot be created: the file system is read-only") && errors.contains("--in-memory"), "\(errors)")
+    }
+
+    @Test(.enabled(if: getuid() == 0, "needs root to make another user's folder"))
+    func anotherUsersCertificateFolderInTheTemporaryFolderIsRefusedWithTheFix() throws {
+        let temporary = try Self.folder(mode: 0o1777)
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let planted = temporary.appendingPathComponent("iotc-mock-tls-\(getuid())")
+        try FileManager.default.createDirectory(at: planted, withIntermediateDirectories: false)
+        chown(planted.path, 65534, 65534)
+        let refused = try Self.startAndStop(["--port", "0", "--in-memory", "--fixtures", Paths.fixtures.path], environment: ["TMPDIR": temporary.path])
+        #expect(refused.status == 1 && refused.errors.contains("the TLS folder \(planted.path) belongs to the user with uid 65534"), "\(refused.errors)")
+        #expect(refused.errors.contains("with --in-memory, set TMPDIR to a folder of yours"), "\(refused.errors)")
+    }
+
     func persistentServer(_ data: URL) throws -> MockServer {
         try startServer { $0.inMemory = false; $0.dataDirectory = data.path }
     }
@@ -110,7 +183,7 @@ import Testing
         defer { server.stop() }
         let database = data.appendingPathComponent("iotc-mock.sqlite3")
         try FileManager.default.moveItem(at: database, to: data.appendingPathComponent("moved.sqlite3"))
-        FileManager.default.createFile(atPath: database.path, contents: Data())
+        _ = FileManager.default.createFile(atPath: database.path, contents: Data())
         let client = try RawHTTPClient(port: server.port)
         let lost = try client.request("DELETE", "/api/apiTokens/iotc-mock-admin?api-version=2022-07-31", token: server.wellKnownToken())
         #expect(lost.status == 503 && lost.text.contains("was replaced"), "\(lost.text)")
