@@ -178,20 +178,15 @@ public final class CentralService: Sendable {
         return "\(needs), which none of the caller's role assignments grants."
     }
 
-    /// Whether the lost data folder has been reported on standard error (once per process).
-    static let reportedFileProblem = Atomic<Bool>(false)
-
-    /// A 500 for a failure of the store (disk full, I/O error): the client gets SQLite's reason without any SQL;
-    /// the full error goes to standard error for the operator.
+    /// A 503 when the data folder cannot keep writes (its files lost, or the disk full or failing: the operator's
+    /// log says so once per episode), a 404 for an application deleted meanwhile, else a 500 for a failure of the
+    /// store: the client gets SQLite's reason without any SQL; the full error goes to standard error for the operator.
     static func storeFailure(_ error: any Error) -> CentralError {
         if let lost = error as? SQLiteDatabase.FileProblem {
-            // The data folder is gone or unusable: every write would be lost at the next start. Say so, once.
-            if !reportedFileProblem.exchange(true, ordering: .relaxed) {
-                FileHandle.standardError.write(Data("iotc-mock: \(lost.description); writes are refused with 503 until the server restarts on a usable data folder\n".utf8))
-            }
+            let fix = lost.recovers ? "free some space (or repair the disk) and retry" : "restart it on a usable data folder"
             return CentralError(
                 status: 503, code: "ServiceUnavailable",
-                message: "The mock cannot store anything: \(lost.description). Nothing was changed; restart it on a usable data folder.")
+                message: "The mock cannot store anything: \(lost.description). Nothing was changed; \(fix).")
         }
         if let sqlite = error as? SQLiteError, sqlite.code == 787 {  // SQLITE_CONSTRAINT_FOREIGNKEY
             // The application was deleted (through the control plane) while this request ran.

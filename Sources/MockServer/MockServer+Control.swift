@@ -57,6 +57,8 @@ public struct ControlError: Error, Sendable, Equatable, CustomStringConvertible 
         case 404: "NotFound"
         case 405: "MethodNotAllowed"
         case 409: "Conflict"
+        case 415: "UnsupportedMediaType"
+        case 503: "ServiceUnavailable"
         case 500...: "InternalServerError"
         default: "BadRequest"
         }
@@ -228,8 +230,8 @@ extension MockServer {
 
     // MARK: Health
 
-    /// True once the server listens, until `stop` begins, and while its data folder is usable.
-    public var isHealthy: Bool { port > 0 && !stopping.load(ordering: .relaxed) && store.database.fileProblem() == nil }
+    /// True once the server listens, until `stop` begins, and while its data folder can keep writes.
+    public var isHealthy: Bool { port > 0 && !stopping.load(ordering: .relaxed) && store.database.problem() == nil }
 
     /// A control-plane answer for a failed store operation: 503 when the data folder is gone or unusable, else 500.
     static func storeError(_ error: any Error, _ what: String) -> ControlError {

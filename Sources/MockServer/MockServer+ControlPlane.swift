@@ -34,7 +34,7 @@ extension MockServer {
 
     private func health() -> HTTPResponse {
         let healthy = isHealthy
-        let problem = store.database.fileProblem()
+        let problem = store.database.problem()
         var members: [(String, JSONValue)] = [
             ("status", .string(healthy ? "ok" : problem != nil ? "failing" : "stopping")), ("applications", .number(Double(registry.all.count))),
             ("clockOffsetSeconds", .number(Double(clockOffsetSeconds))), ("pid", .number(Double(getpid()))),
@@ -80,7 +80,11 @@ extension MockServer {
             throw ControlError(403, "The control plane refuses a browser request from another site (Sec-Fetch-Site: \(site.clipped)).")
         }
         if ["POST", "PUT", "PATCH", "DELETE"].contains(request.method), !request.body.isEmpty || request.headers["Content-Type"] != nil {
-            let type = request.headers["Content-Type"]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            let types = request.headers.values("Content-Type")
+            guard types.count <= 1 else {
+                throw ControlError(415, "Send Content-Type once, not \(types.count) times: control writes take application/json.")
+            }
+            let type = types.first?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             guard type == "application/json" else {
                 throw ControlError(415, "Control writes take Content-Type: application/json, not '\((request.headers["Content-Type"] ?? "none").clipped)' (a browser form could send the others without asking).")
             }

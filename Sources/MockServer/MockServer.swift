@@ -98,6 +98,12 @@ public final class MockServer: Sendable {
                 if lock >= 0 { while flock(lock, LOCK_EX) != 0 && errno == EINTR {} }
                 try DataFolder.createDatabaseFile(configuration.databasePath)
                 database = try SQLiteDatabase(path: configuration.databasePath)
+                // The operator hears once when writes begin to fail and once when they succeed again.
+                database.onProblemChange { problem in
+                    let line = problem.map { "iotc-mock: \($0); writes are answered 503 until this is fixed\n" }
+                        ?? "iotc-mock: writes succeed again\n"
+                    FileHandle.standardError.write(Data(line.utf8))
+                }
             }
             store = try CentralStore(database: database)
             if try store.isEmpty() { try store.insert(fixture, now: Timestamp.nowMilliseconds()) }

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import Synchronization
 
 /// One SQLite connection, used from many threads one at a time.
 ///
@@ -18,6 +19,14 @@ public final class SQLiteDatabase: @unchecked Sendable {
     public let path: String?
     /// The device and inode the file had when it was opened: a write first checks that `path` still names it.
     private let identity: (device: UInt64, inode: UInt64)?
+    /// What is known about the files beyond `identity`: the write-ahead log's device and inode (once it exists) and
+    /// the problem of the episode under way, if any (set by a failed write, cleared by the next one that succeeds).
+    private let files = Mutex<FileState>(FileState())
+    private struct FileState {
+        var log: (device: UInt64, inode: UInt64)?
+        var problem: String?
+        var onChange: (@Sendable (String?) -> Void)?
+    }
 
     /// Opens (creating if needed) the database at `path`, or an in-memory one when `path` is nil.
     /// - Throws: `SQLiteError` when the file cannot be opened or is not a database.
@@ -46,11 +55,25 @@ public final class SQLiteDatabase: @unchecked Sendable {
             sqlite3_close_v2(db)
             throw error
         }
+        _ = fileProblem()  // records the write-ahead log's identity
     }
 
-    /// Why writes would be lost, or nil when the file is still the one opened and writable: it was deleted (with
-    /// its folder, say), replaced by another file, or made unwritable. A write would otherwise go to a file no
-    /// later start can find. In-memory databases have no file and never report one.
+    /// Called when writes begin to fail (with the reason) and when they succeed again (with nil), once per change:
+    /// for the operator's log. Called on the thread of the write that changed it.
+    public func onProblemChange(_ report: @escaping @Sendable (String?) -> Void) {
+        files.withLock { $0.onChange = report }
+    }
+
+    /// Why writes fail or would be lost, or nil: `fileProblem()`, else the failure of the last write when it was
+    /// the disk's (full, or an I/O error) and no write has succeeded since.
+    public func problem() -> String? {
+        fileProblem() ?? files.withLock { $0.problem }
+    }
+
+    /// Why writes would be lost, or nil when the files are still the ones opened and writable: the database file
+    /// was deleted (with its folder, say), replaced by another file, or made unwritable, or its write-ahead log
+    /// (which holds the latest writes until a checkpoint copies them into the file) was deleted or replaced. A write
+    /// would otherwise go to a file no later start can find. In-memory databases have no file and never report one.
     public func fileProblem() -> String? {
         guard let path, let identity else { return nil }
         var info = stat()
@@ -62,12 +85,45 @@ public final class SQLiteDatabase: @unchecked Sendable {
             return "the database file \(path) was replaced by another file while the server ran"
         }
         guard access(path, W_OK) == 0 else { return "the database file \(path) was made read-only while the server ran" }
-        return nil
+        let logPath = path + "-wal"
+        let found = stat(logPath, &info) == 0 ? (device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) : nil
+        return files.withLock { state in
+            guard let known = state.log else {
+                state.log = found
+                return nil
+            }
+            guard let found else { return "the write-ahead log \(logPath) was deleted while the server ran; the latest writes went with it" }
+            return found == known ? nil : "the write-ahead log \(logPath) was replaced by another file while the server ran"
+        }
     }
 
-    /// A write refused because `fileProblem()` found the database file gone, replaced or read-only.
+    /// A write refused or failed because the files cannot keep it: `fileProblem()` found one gone, replaced or
+    /// read-only (`recovers` false: only a restart on a usable folder helps), or the disk is full or failed
+    /// (`recovers` true: the next write is tried again). Nothing of the write was stored.
     public struct FileProblem: Error, Sendable, CustomStringConvertible {
         public let description: String
+        /// Whether a later write can succeed without a restart (once space is freed, say).
+        public let recovers: Bool
+    }
+
+    /// Records the outcome of a write for `problem()`, reporting a change to `onProblemChange`.
+    private func noteWrite(failure: String?) {
+        let report = files.withLock { state -> (@Sendable (String?) -> Void)? in
+            let changed = (state.problem == nil) != (failure == nil)
+            state.problem = failure
+            return changed ? state.onChange : nil
+        }
+        report?(failure)
+    }
+
+    /// The `FileProblem` for a failed step, when SQLite says the disk is full or failed; nil for other errors.
+    private func storageFailure(_ code: Int32) -> FileProblem? {
+        guard let path else { return nil }
+        switch code & 0xFF {
+        case SQLITE_FULL: return FileProblem(description: "the disk holding \(path) is full", recovers: true)
+        case SQLITE_IOERR: return FileProblem(description: "writing \(path) failed (\(String(cString: sqlite3_errstr(code))))", recovers: true)
+        default: return nil
+        }
     }
 
     deinit {
@@ -111,6 +167,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
             do {
                 let result = try body(Transaction(database: self))
                 _ = try run("COMMIT", [])
+                if path != nil { noteWrite(failure: nil) }
                 return result
             } catch {
                 _ = try? run("ROLLBACK", [])
@@ -152,9 +209,11 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     private func run(_ sql: String, _ parameters: [SQLiteValue]) throws -> [SQLiteRow] {
         let statement = try statement(for: sql)
-        // A statement that writes (not BEGIN, COMMIT or a SELECT) first checks that its file is still there.
-        if identity != nil, sqlite3_stmt_readonly(statement) == 0, let problem = fileProblem() {
-            throw FileProblem(description: problem)
+        // A statement that writes (not BEGIN, COMMIT or a SELECT) first checks that its files are still there.
+        let writes = sqlite3_stmt_readonly(statement) == 0
+        if identity != nil, writes, let problem = fileProblem() {
+            noteWrite(failure: problem)
+            throw FileProblem(description: problem, recovers: false)
         }
         defer {
             sqlite3_reset(statement)
@@ -194,6 +253,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else {
+                if let failure = storageFailure(sqlite3_extended_errcode(handle)) {
+                    noteWrite(failure: failure.description)
+                    throw failure
+                }
                 throw SQLiteError(
                     code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), sql: sql)
             }
@@ -219,6 +282,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
             }
             rows.append(SQLiteRow(values))
         }
+        if writes && !inTransaction && path != nil { noteWrite(failure: nil) }
         return rows
     }
 }

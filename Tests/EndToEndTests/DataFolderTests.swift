@@ -171,9 +171,25 @@ import Testing
         #expect(lost.text.contains("was deleted while the server ran"))
         let health = try client.request("GET", "/_mock/health")
         #expect(health.status == 503 && health.json["status"] == .string("failing") && health.json["reason"]?.stringValue?.contains("deleted") == true)
-        #expect(try client.request("POST", "/_mock/apps", body: "{}").status == 503)
+        let create = try client.request("POST", "/_mock/apps", body: "{}")
+        #expect(create.status == 503 && create.json["error"]?["code"] == .string("ServiceUnavailable"), "\(create.text)")
         // Reads of what was stored still answer.
         #expect(try client.request("GET", "/api/apiTokens/before?api-version=2022-07-31", token: admin).status == 200)
+    }
+
+    @Test func aWriteAheadLogDeletedWhileTheServerRunsIsNoticed() throws {
+        let data = try Self.folder(mode: 0o700)
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try persistentServer(data)
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        try FileManager.default.removeItem(at: data.appendingPathComponent("iotc-mock.sqlite3-wal"))
+        let lost = try client.request("DELETE", "/api/apiTokens/iotc-mock-admin?api-version=2022-07-31", token: admin)
+        expectEnvelope(lost, status: 503, code: "ServiceUnavailable")
+        #expect(lost.text.contains("iotc-mock.sqlite3-wal was deleted while the server ran"), "\(lost.text)")
+        let health = try client.request("GET", "/_mock/health")
+        #expect(health.status == 503 && health.json["reason"]?.stringValue?.contains("write-ahead log") == true)
     }
 
     @Test func aDatabaseFileReplacedWhileTheServerRunsIsNoticed() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Storage
@@ -66,6 +67,47 @@ import Testing
         }
         let reopened = try SQLiteDatabase(path: path)
         #expect(try reopened.query("SELECT x FROM t").first?[0] == .text("kept"))
+    }
+
+    @Test func aFullDiskFailsTheWriteWithAProblemThatClearsOnTheNextSuccess() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let db = try SQLiteDatabase(path: folder.appendingPathComponent("db.sqlite3").path)
+        let reports = Mutex<[String?]>([])
+        db.onProblemChange { problem in reports.withLock { $0.append(problem) } }
+        try db.execute("CREATE TABLE t (x BLOB)")
+        // SQLite answers SQLITE_FULL, as for a full disk, once the file may grow no further.
+        let pages = try #require(db.query("PRAGMA page_count").first?[0])
+        guard case .integer(let count) = pages else { Issue.record("page_count: \(pages)"); return }
+        _ = try db.query("PRAGMA max_page_count = \(count)")
+        for _ in 0..<2 {
+            #expect {
+                try db.transaction { tx in try tx.query("INSERT INTO t VALUES (?)", [.blob([UInt8](repeating: 1, count: 100_000))]) }
+            } throws: { error in
+                (error as? SQLiteDatabase.FileProblem)?.recovers == true && "\(error)".contains("is full")
+            }
+        }
+        #expect(db.problem()?.contains("is full") == true)
+        #expect(db.fileProblem() == nil)
+        _ = try db.query("PRAGMA max_page_count = 1000000")
+        try db.transaction { tx in try tx.query("INSERT INTO t VALUES (?)", [.blob([1])]) }
+        #expect(db.problem() == nil)
+        let seen = reports.withLock { $0 }
+        #expect(seen.count == 2 && seen.first??.contains("is full") == true && seen.last == .some(nil), "\(seen)")
+    }
+
+    @Test func aDeletedWriteAheadLogIsAFileProblem() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("db.sqlite3").path
+        let db = try SQLiteDatabase(path: path)
+        try db.execute("CREATE TABLE t (x TEXT)")
+        #expect(db.fileProblem() == nil)
+        try FileManager.default.removeItem(atPath: path + "-wal")
+        #expect(db.fileProblem()?.contains("write-ahead log \(path)-wal was deleted") == true)
+        #expect(throws: SQLiteDatabase.FileProblem.self) { try db.query("INSERT INTO t VALUES ('lost')") }
     }
 }
 
