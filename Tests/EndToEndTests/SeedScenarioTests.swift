@@ -233,7 +233,7 @@ struct SeedScenarioTests {
         defer { try? FileManager.default.removeItem(at: file) }
         let (status, message) = try runToExit(["--port", "0", "--data-dir", file.path, "--fixtures", Paths.fixtures.path])
         #expect(status == 1)
-        #expect(message.hasPrefix("iotc-mock: data folder \(file.path): "))
+        #expect(message.hasPrefix("iotc-mock: the data folder \(file.path) is a file, not a folder; "), "\(message)")
         #expect(!message.contains("NSCocoaErrorDomain"))
     }
 

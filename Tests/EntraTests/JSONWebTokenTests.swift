@@ -100,8 +100,10 @@ import Testing
 
 @Suite struct RSASigningKeyTests {
     @Test func aStoredKeyIsReusedWithTheSameKeyIDAndKeptPrivate() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("entra-key-\(UUID().uuidString).pem").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("entra-key-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("entra-signing-key.pem").path
         let first = try RSASigningKey.loadOrCreate(at: path)
         let second = try RSASigningKey.loadOrCreate(at: path)
         #expect(first.keyID == second.keyID)
@@ -109,6 +111,19 @@ import Testing
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         try Data("not a key".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: RSASigningKey.KeyError.self) { try RSASigningKey.loadOrCreate(at: path) }
+    }
+
+    @Test func aKeyInAFolderEveryUserCanWriteOrBehindALinkIsRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("entra-key-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        chmod(folder.path, 0o777)
+        #expect { try RSASigningKey.loadOrCreate(at: folder.appendingPathComponent("key.pem").path) } throws: { "\($0)".contains("not every user can write") }
+        chmod(folder.path, 0o700)
+        let target = folder.appendingPathComponent("target.pem").path
+        _ = try RSASigningKey.loadOrCreate(at: target)
+        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("link.pem").path, withDestinationPath: target)
+        #expect { try RSASigningKey.loadOrCreate(at: folder.appendingPathComponent("link.pem").path) } throws: { "\($0)".contains("not a regular file") }
     }
 
     @Test func theJWKCarriesTheModulusAndExponent() throws {
