@@ -57,7 +57,7 @@ public struct Authenticator: Sendable {
         guard token.expiryMilliseconds > now else {
             throw .unauthenticated(because: "the API token '\(token.id.clipped)' expired at \(Timestamp.iso8601(milliseconds: token.expiryMilliseconds)).")
         }
-        let principal = Principal(identity: .apiToken(id: token.id), roles: token.roles, definitions: roles)
+        let principal = Principal(identity: .apiToken(id: token.id), roles: token.roles, definitions: roles, credential: .apiToken(token))
         return (principal, token.expiryMilliseconds)
     }
 
@@ -70,20 +70,31 @@ public struct Authenticator: Sendable {
         do { users = try store.users(appID: application.id, after: 0, limit: 100_000).items } catch {
             throw CentralService.storeFailure(error)
         }
+        return (Self.principal(for: identity, among: users, roles: roles), identity.expiryMilliseconds)
+    }
+
+    /// The principal `identity` is among `users` (see `principal(for:application:roles:)`).
+    static func principal(for identity: BearerIdentity, among users: [User], roles: [Role]) -> Principal {
         let names = Set(identity.names.map(CentralStore.emailKey))
         let groups = Set(identity.groups.map { $0.lowercased() })
         let tenant = identity.tenantId.lowercased(), object = identity.objectId.lowercased()
-        let matched = users.filter { user in
+        var matched: [(user: User, by: String)] = []
+        for user in users {
             switch user.type {
-            case .servicePrincipal: user.tenantId?.lowercased() == tenant && user.objectId?.lowercased() == object
-            case .email: user.email.map { names.contains(CentralStore.emailKey($0)) } ?? false
-            case .adGroup: user.tenantId?.lowercased() == tenant && (user.objectId.map { groups.contains($0.lowercased()) } ?? false)
+            case .servicePrincipal where user.tenantId?.lowercased() == tenant && user.objectId?.lowercased() == object:
+                matched.append((user, "tenant and object id"))
+            case .email where user.email.map { names.contains(CentralStore.emailKey($0)) } ?? false:
+                matched.append((user, "email"))
+            case .adGroup where user.tenantId?.lowercased() == tenant && (user.objectId.map { groups.contains($0.lowercased()) } ?? false):
+                matched.append((user, "group membership"))
+            default:
+                break
             }
         }
-        let assignments = matched.flatMap(\.roles)
-        let principal = Principal(
-            identity: .bearer(tenantId: identity.tenantId, objectId: identity.objectId, users: matched.map(\.id)), roles: assignments,
-            definitions: roles)
-        return (principal, identity.expiryMilliseconds)
+        return Principal(
+            identity: .bearer(tenantId: identity.tenantId, objectId: identity.objectId, users: matched.map(\.user.id)),
+            roles: matched.flatMap(\.user.roles), definitions: roles, credential: .bearer(identity),
+            matchedUsers: matched.map { MatchedUser(id: $0.user.id, type: $0.user.type, name: $0.user.email ?? $0.user.objectId ?? $0.user.id, matchedBy: $0.by) },
+            assignmentUsers: matched.flatMap { entry in entry.user.roles.map { _ in entry.user.id } })
     }
 }

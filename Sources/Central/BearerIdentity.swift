@@ -11,10 +11,17 @@ public struct BearerIdentity: Sendable, Equatable {
     public let groups: [String]
     /// `exp` in Unix epoch milliseconds (for caching).
     public let expiryMilliseconds: Int64
+    /// `iss`, for the decision trace.
+    public let issuer: String?
+    /// `appid`: the client the token was issued to, for the decision trace.
+    public let appId: String?
+    /// `name`: the display name of the user or service principal, for the decision trace.
+    public let displayName: String?
 
-    public init(tenantId: String, objectId: String, names: [String], groups: [String], expiryMilliseconds: Int64) {
+    public init(tenantId: String, objectId: String, names: [String], groups: [String], expiryMilliseconds: Int64,
+                issuer: String? = nil, appId: String? = nil, displayName: String? = nil) {
         self.tenantId = tenantId; self.objectId = objectId; self.names = names; self.groups = groups
-        self.expiryMilliseconds = expiryMilliseconds
+        self.expiryMilliseconds = expiryMilliseconds; self.issuer = issuer; self.appId = appId; self.displayName = displayName
     }
 }
 

@@ -59,7 +59,15 @@ public final class CentralService: Sendable {
         } catch {
             switch error.status {
             case 401: outcome.decision = .unauthenticated
-            case 403: outcome.decision = .denied
+            case 403:
+                outcome.decision = .denied
+                if outcome.trace?.decision == .allowed {
+                    // Authorization let it through; the operation's own rule (an item outside the caller's
+                    // organizations, a role the caller may not grant) refused it.
+                    outcome.trace?.decision = .denied
+                    outcome.trace?.operationRefusal = error.reason
+                    outcome.trace?.reason = error.reason
+                }
             default: break
             }
             outcome.reason = error.reason ?? error.message
@@ -109,7 +117,37 @@ public final class CentralService: Sendable {
     }
 
     private func process(_ request: CentralRequest, application: Application, now: Int64, outcome: inout RequestOutcome) throws(CentralError) -> Reply {
-        // The path in any version, then the api-version, then the method and path in that version.
+        let decided = try decide(request, application: application, now: now, outcome: &outcome, caching: true)
+        guard decided.operation.isEmulated else { throw .notImplemented(decided.operation.operationID) }
+        let context = RequestContext(
+            request: request, operation: decided.operation, parameters: decided.parameters, version: decided.version,
+            application: application, roles: decided.roles, principal: decided.principal, scope: decided.scope, now: now)
+        do {
+            return try dispatch(context)
+        } catch let error as CentralError {
+            throw error
+        } catch {
+            throw Self.storeFailure(error)
+        }
+    }
+
+    /// What routing, the api-version check, authentication and authorization decided about a request that passed them.
+    struct Decided {
+        let operation: Operation
+        let parameters: [String: String]
+        let version: APIVersion
+        let roles: [Role]
+        let principal: Principal
+        let scope: AccessScope
+    }
+
+    /// Everything before the operation's handler, in the order the real service applies it: the path in any
+    /// version, the api-version, the method and path in that version, the credential (or `principal`, for a
+    /// what-if that names a token or user instead), then the role assignments. Fills `outcome` and its trace as it
+    /// goes; changes nothing but, when `caching`, the principal cache.
+    /// - Throws: the error the request is answered with (404, 400, 405, 401, 403).
+    func decide(_ request: CentralRequest, application: Application, now: Int64, outcome: inout RequestOutcome,
+                caching: Bool, principal given: Principal? = nil) throws(CentralError) -> Decided {
         let path = "/api/" + request.pathSegments.joined(separator: "/")
         guard OperationCatalog.hasPath(request.pathSegments) else { throw .noSuchPath(path) }
         let version = try Self.apiVersion(request.queryValues("api-version"))
@@ -131,51 +169,54 @@ public final class CentralService: Sendable {
         }
         outcome.operationID = operation.operationID
         outcome.permission = operation.permission
+        var trace = DecisionTrace()
+        trace.operationID = operation.operationID
+        trace.permission = operation.permission
+        trace.scopeRule = operation.scope
 
         let roles: [Role]
         do { roles = try cache.roles(applicationID: application.id) { try store.roles(appID: application.id) } } catch {
             throw Self.storeFailure(error)
         }
         let principal: Principal
-        if request.authorization.count == 1, let header = request.authorization.first,
-           let cached = cache.principal(for: header, applicationID: application.id, now: now) {
+        if let given {
+            principal = given
+        } else if request.authorization.count == 1, let header = request.authorization.first,
+                  let cached = cache.principal(for: header, applicationID: application.id, now: now) {
             principal = cached
         } else {
-            let (verified, expiry) = try authenticator.authenticate(request.authorization, application: application, roles: roles, now: now)
-            if let header = request.authorization.first {
-                cache.store(verified, for: header, applicationID: application.id, expiryMilliseconds: expiry)
+            do {
+                let (verified, expiry) = try authenticator.authenticate(request.authorization, application: application, roles: roles, now: now)
+                if caching, let header = request.authorization.first {
+                    cache.store(verified, for: header, applicationID: application.id, expiryMilliseconds: expiry)
+                }
+                principal = verified
+            } catch {
+                trace.credential = .read(request.authorization.first)
+                trace.credentialProblem = error.reason ?? error.message
+                trace.decision = .unauthenticated
+                trace.reason = trace.credentialProblem
+                outcome.trace = trace
+                throw error
             }
-            principal = verified
         }
         outcome.principal = principal.description
+        outcome.principalName = principal.readableName
+        let judged = Self.judge(principal, operation: operation, roles: roles)
+        trace.credential = principal.credential
+        trace.matchedUsers = principal.matchedUsers
+        trace.assignments = judged.assignments
+        trace.reason = judged.reason
         guard let scope = principal.scope(for: operation) else {
-            throw .forbidden(Self.denialReason(principal, operation: operation))
+            trace.decision = .denied
+            outcome.trace = trace
+            throw .forbidden(judged.reason)
         }
+        trace.decision = .allowed
+        outcome.trace = trace
         outcome.decision = .allowed
-        guard operation.isEmulated else { throw .notImplemented(operation.operationID) }
-
-        let context = RequestContext(
-            request: request, operation: operation, parameters: parameters, version: version,
-            application: application, roles: roles, principal: principal, scope: scope, now: now)
-        do {
-            return try dispatch(context)
-        } catch let error as CentralError {
-            throw error
-        } catch {
-            throw Self.storeFailure(error)
-        }
-    }
-
-    /// Why `principal` may not perform `operation`: which permission is missing, and why its roles do not count.
-    static func denialReason(_ principal: Principal, operation: Operation) -> String {
-        if case .bearer(let tenant, let object, let users) = principal.identity, users.isEmpty {
-            return "the identity (tenant \(tenant), object \(object)) is not a user of this application."
-        }
-        let needs = "\(operation.operationID) needs the permission '\(operation.permission)'"
-        if operation.scope == .application, !principal.organizationPermissions.isEmpty {
-            return "\(needs) on the whole application; organization role assignments cannot grant it."
-        }
-        return "\(needs), which none of the caller's role assignments grants."
+        outcome.reason = judged.reason
+        return Decided(operation: operation, parameters: parameters, version: version, roles: roles, principal: principal, scope: scope)
     }
 
     /// A 503 when the data folder cannot keep writes (its files lost, or the disk full or failing: the operator's

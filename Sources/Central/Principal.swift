@@ -19,12 +19,22 @@ public struct Principal: Sendable, Equatable {
     /// `apiToken:<id>` or `bearer:<tenant>/<object>`, for the journal and the log (made once: principals are
     /// cached, and read on every request).
     public let description: String
+    /// How the credential was read, for the decision trace.
+    public let credential: CredentialTrace
+    /// The application users a bearer caller matched (none for an API token).
+    public let matchedUsers: [MatchedUser]
+    /// The application user each assignment came through, parallel to `roles` (nil for an API token's).
+    public let assignmentUsers: [String?]
 
     /// Computes the grants of `roles` from the application's role definitions; assignments naming an unknown role
     /// grant nothing.
-    public init(identity: Identity, roles: [RoleAssignment], definitions: [Role]) {
+    public init(identity: Identity, roles: [RoleAssignment], definitions: [Role], credential: CredentialTrace = CredentialTrace(),
+                matchedUsers: [MatchedUser] = [], assignmentUsers: [String?]? = nil) {
         self.identity = identity
         self.roles = roles
+        self.credential = credential
+        self.matchedUsers = matchedUsers
+        self.assignmentUsers = assignmentUsers ?? roles.map { _ in nil }
         self.description = switch identity {
         case .apiToken(let id): "apiToken:\(id)"
         case .bearer(let tenant, let object, _): "bearer:\(tenant)/\(object)"
@@ -42,6 +52,9 @@ public struct Principal: Sendable, Equatable {
         self.applicationPermissions = application
         self.organizationPermissions = organizations
     }
+
+    /// A person's name for the caller (`API token 'ci'`, a user principal name, a service principal's name).
+    public var readableName: String { credential.readableName }
 
     /// Where the principal may perform `operation`: the whole application when an application-wide assignment
     /// grants its permission; else, for an operation of scope `.organization`, the organizations whose

@@ -19,9 +19,14 @@ public struct RequestOutcome: Sendable, Equatable {
     public var permission: String?
     /// Who called, once authenticated: `apiToken:<id>` or `bearer:<tenant>/<object>`.
     public var principal: String?
+    /// Who called, for a person: `API token 'ci'`, a user principal name, `service principal 'Pipeline'`.
+    public var principalName: String?
     public var decision: Decision = .none
-    /// Why a request was refused (the `x-iotc-mock-reason` of a 401 or 403, or the error message otherwise).
+    /// Why a request was refused (the `x-iotc-mock-reason` of a 401 or 403, or the error message otherwise), or
+    /// which role assignments allowed it.
     public var reason: String?
+    /// The evidence behind the decision, once routing found an operation.
+    public var trace: DecisionTrace?
 
     public init(operationID: String? = nil, permission: String? = nil, principal: String? = nil, decision: Decision = .none, reason: String? = nil) {
         self.operationID = operationID; self.permission = permission; self.principal = principal

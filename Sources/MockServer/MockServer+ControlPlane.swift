@@ -113,7 +113,8 @@ extension MockServer {
 
     private func controlOperation(_ request: HTTPRequest, path: [String], pinned: String?) throws(ControlError) -> HTTPResponse {
         let method = request.method
-        guard request.query.isEmpty || (path == ["journal"] && method == "GET") else {
+        let takesQuery = path.first == "journal" || (method == "GET" && path.count == 3 && path[2] == "access-matrix")
+        guard request.query.isEmpty || takesQuery else {
             throw ControlError(400, "This control operation takes no query parameters; send them in the JSON body.")
         }
         switch path.first {
@@ -135,9 +136,14 @@ extension MockServer {
                 return HTTPResponse(status: 204, headers: [], body: [])
             case ("POST", 3, "reset"):
                 return Self.controlReply(200, try resetApplication(path[1]).json)
+            case ("POST", 3, "authorize"):
+                return Self.controlReply(200, try whatIf(application: path[1], body: request.body))
+            case ("GET", 3, "access-matrix"):
+                return Self.controlReply(200, try roleMatrix(application: path[1], request: request))
             case (_, 1, _): throw Self.methodNotAllowed(["GET", "POST"])
             case (_, 2, _): throw Self.methodNotAllowed(["GET", "DELETE"])
-            case (_, 3, "reset"): throw Self.methodNotAllowed(["POST"])
+            case (_, 3, "reset"), (_, 3, "authorize"): throw Self.methodNotAllowed(["POST"])
+            case (_, 3, "access-matrix"): throw Self.methodNotAllowed(["GET"])
             default: break
             }
         case "clock" where path.count == 1:
@@ -154,11 +160,20 @@ extension MockServer {
             switch method {
             case "GET": return try journalReply(request)
             case "DELETE":
-                guard request.query.isEmpty else { throw ControlError(400, "DELETE /_mock/journal clears the whole journal and takes no parameters.") }
-                journal.clear()
+                if let unknown = request.query.first(where: { $0.name != "app" }) {
+                    throw ControlError(400, "Unknown parameter '\(unknown.name.clipped)'; DELETE /_mock/journal takes app (else it clears the whole journal).")
+                }
+                journal.clear(application: try request.queryValue("app").map { name throws(ControlError) in try journalApplication(name) })
                 return HTTPResponse(status: 204, headers: [], body: [])
             default: throw Self.methodNotAllowed(["GET", "DELETE"])
             }
+        case "journal" where path.count == 2:
+            guard method == "GET" else { throw Self.methodNotAllowed(["GET"]) }
+            guard request.query.isEmpty else { throw ControlError(400, "GET /_mock/journal/{requestId} takes no parameters.") }
+            guard let entry = journal.entry(requestID: path[1]) else {
+                throw ControlError(404, "No kept journal entry has the request id '\(path[1].clipped)' (the journal keeps the last \(journal.capacity) requests of each application).")
+            }
+            return Self.controlReply(200, entry.json)
         case "throttling" where path.count == 1:
             switch method {
             case "GET": return throttlingReply()
@@ -199,33 +214,6 @@ extension MockServer {
         Self.controlReply(200, .object([
             ("enabled", .bool(rateLimiter.requestsPerSecond != nil)), ("requestsPerSecond", .number(Double(rateLimiter.configuredRate))),
         ]))
-    }
-
-    /// `GET /_mock/journal?app=&status=&limit=`: kept requests, oldest first.
-    private func journalReply(_ request: HTTPRequest) throws(ControlError) -> HTTPResponse {
-        if let unknown = request.query.first(where: { !["app", "status", "limit"].contains($0.name) }) {
-            throw ControlError(400, "Unknown parameter '\(unknown.name.clipped)'; the journal takes app, status and limit.")
-        }
-        var application: String?
-        if let name = request.queryValue("app") {
-            // An application deleted since still has its entries: its id is accepted as it is.
-            guard let id = registry.application(name)?.id ?? (Validation.isGUID(name) ? name.lowercased() : nil) else {
-                throw ControlError(404, "No application has the id or subdomain '\(name.clipped)'.")
-            }
-            application = id
-        }
-        var status: Int?
-        if let text = request.queryValue("status") {
-            guard let value = Int(text), (100...599).contains(value) else { throw ControlError(400, "status must be an HTTP status code, not '\(text.clipped)'.") }
-            status = value
-        }
-        var limit: Int?
-        if let text = request.queryValue("limit") {
-            guard let value = Int(text), value >= 1 else { throw ControlError(400, "limit must be a positive integer, not '\(text.clipped)'.") }
-            limit = value
-        }
-        let entries = journal.entries(application: application, status: status, limit: limit)
-        return Self.controlReply(200, .object([("capacity", .number(Double(journal.capacity))), ("value", .array(entries.map(\.json)))]))
     }
 
     /// `POST /_mock/faults` `{"method"?, "path", "status", "count"?, "app"?}`.

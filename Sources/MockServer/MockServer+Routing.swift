@@ -135,7 +135,7 @@ extension MockServer {
         guard journaled || requestLog != nil else { return }
         let entry = JournalEntry(
             time: clock.nowMilliseconds(), requestID: response.headers[CentralService.requestIDHeader], method: request.method,
-            path: path, application: application?.id, status: response.status, outcome: outcome,
+            path: path, application: application?.id, subdomain: application?.subdomain, status: response.status, outcome: outcome,
             durationMilliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
         if journaled { journal.record(entry) }
         requestLog?.log(entry, subdomain: application?.subdomain)

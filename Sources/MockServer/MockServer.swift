@@ -342,7 +342,8 @@ public final class MockServer: Sendable {
             let claims = try entra.verify(token)
             return .success(BearerIdentity(
                 tenantId: claims.tid, objectId: claims.oid, names: [claims.upn, claims.unique_name, claims.email].compactMap { $0 },
-                groups: claims.groups ?? [], expiryMilliseconds: claims.exp.multipliedReportingOverflow(by: 1000).overflow ? .max : claims.exp * 1000))
+                groups: claims.groups ?? [], expiryMilliseconds: claims.exp.multipliedReportingOverflow(by: 1000).overflow ? .max : claims.exp * 1000,
+                issuer: claims.iss, appId: claims.appid, displayName: claims.name))
         } catch {
             return .failure(BearerRejection(reason: error.explanation))
         }
