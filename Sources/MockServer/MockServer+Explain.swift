@@ -86,6 +86,25 @@ extension MockServer {
         guard let version = APIVersion(named: versionName) else {
             throw ControlError(400, "apiVersion must be one of \(APIVersion.allCases.map(\.rawValue).joined(separator: ", ")), not '\(versionName.clipped)'.")
         }
+        let method = try Self.string("method", in: fields), path = try Self.string("path", in: fields)
+        let operationID = try Self.string("operationId", in: fields)
+        let request: CentralRequest?
+        switch (method, path, operationID) {
+        case (nil, nil, nil):
+            request = nil  // the whole principal: every operation of the version
+        case (let method?, let path?, nil):
+            request = try Self.centralRequest(method: method, path: path, version: version, authorization: authorization)
+        case (nil, nil, let operationID?):
+            guard let operation = OperationCatalog.operations.first(where: { $0.operationID.lowercased() == operationID.lowercased() }) else {
+                throw ControlError(404, "No operation has the operationId '\(operationID.clipped)'.")
+            }
+            // Path parameters get placeholder values: authorization does not look at them.
+            let segments = operation.path.split(separator: "/").map { $0.hasPrefix("{") ? "what-if-" + $0.dropFirst().dropLast() : String($0) }
+            request = CentralRequest(method: operation.method, pathSegments: segments, query: [("api-version", version.rawValue)],
+                                     authorization: authorization.map { [$0] } ?? [])
+        default:
+            throw ControlError(400, "Name the request with 'method' and 'path' together, or 'operationId', not both; leave all three out for every operation.")
+        }
         var principal: Principal?
         do {
             if let tokenID {
@@ -106,37 +125,18 @@ extension MockServer {
         } catch {
             throw ControlError(500, "what-if failed: \(error)")
         }
-        let method = try Self.string("method", in: fields), path = try Self.string("path", in: fields)
-        let operationID = try Self.string("operationId", in: fields)
-        let request: CentralRequest
-        switch (method, path, operationID) {
-        case (nil, nil, nil):
-            // The whole principal: every operation of the version.
-            let subject: Principal
-            if let principal {
-                subject = principal
-            } else {
-                do { subject = try service.authenticate(authorization ?? "", application: application) } catch {
-                    return CentralService.WhatIf.unauthenticated(error, credential: .read(authorization)).json
-                }
+        if let request { return service.whatIf(request, application: application, principal: principal).json }
+        let subject: Principal
+        if let principal {
+            subject = principal
+        } else {
+            do { subject = try service.authenticate(authorization ?? "", application: application) } catch {
+                return CentralService.WhatIf.unauthenticated(error, credential: .read(authorization)).json
             }
-            do { return try service.accessMatrix(of: subject, application: application, version: version) } catch {
-                throw ControlError(error.status, error.message)
-            }
-        case (let method?, let path?, nil):
-            request = try Self.centralRequest(method: method, path: path, version: version, authorization: authorization)
-        case (nil, nil, let operationID?):
-            guard let operation = OperationCatalog.operations.first(where: { $0.operationID.lowercased() == operationID.lowercased() }) else {
-                throw ControlError(404, "No operation has the operationId '\(operationID.clipped)'.")
-            }
-            // Path parameters get placeholder values: authorization does not look at them.
-            let segments = operation.path.split(separator: "/").map { $0.hasPrefix("{") ? "what-if-" + $0.dropFirst().dropLast() : String($0) }
-            request = CentralRequest(method: operation.method, pathSegments: segments, query: [("api-version", version.rawValue)],
-                                     authorization: authorization.map { [$0] } ?? [])
-        default:
-            throw ControlError(400, "Name the request with 'method' and 'path' together, or 'operationId', not both; leave all three out for every operation.")
         }
-        return service.whatIf(request, application: application, principal: principal).json
+        do { return try service.accessMatrix(of: subject, application: application, version: version) } catch {
+            throw ControlError(error.status, error.message)
+        }
     }
 
     /// The request `method path` names: `path` starts with `/api/` and may carry a query; `version` fills in a
