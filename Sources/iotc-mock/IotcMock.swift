@@ -13,7 +13,7 @@ struct IotcMock: ParsableCommand {
         abstract: "An offline emulator of Azure IoT Central's identity and access REST API, with a mock Entra ID.",
         discussion: "Every option can also be set with the IOTC_MOCK_* environment variable named in its help; a flag wins.",
         version: "iotc-mock \(MockServer.versionDescription)",
-        subcommands: [Serve.self, AppCommand.self, Health.self, Token.self, Permissions.self],
+        subcommands: [Serve.self, AppCommand.self, Health.self, Token.self, Permissions.self, JournalCommand.self, Explain.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -29,7 +29,7 @@ struct Options: ParsableArguments {
     @Option(help: "Folder for the SQLite database. [env: IOTC_MOCK_DATA_DIR] (default: ./.iotc-mock)")
     var dataDir: String?
 
-    @Flag(help: "Keep all state in memory; nothing is written to disk. [env: IOTC_MOCK_IN_MEMORY=1]")
+    @Flag(help: "Keep the store in memory (gone at exit); only the certificate authority and the Entra signing key are written, to $TMPDIR/iotc-mock-tls-<uid>. [env: IOTC_MOCK_IN_MEMORY=1]")
     var inMemory = false
 
     @Option(help: "Folder of fixture files read before the built-in ones (roles.json, entra.json, <name>.json). [env: IOTC_MOCK_FIXTURES] (default: none, the built-in fixtures)")
