@@ -2,19 +2,20 @@
 # machine lacks first.
 SWIFT ?= swift
 APT_PACKAGES := libsqlite3-dev libssl-dev pkg-config curl python3 python3-venv binutils iproute2 util-linux mount
+BROWSER_APT_PACKAGES := chromium chromium-driver
 ARGS ?=
 BIN := .build/debug/iotc-mock
 VENV := .venv
 AZURE_CLI_VENV := .venv-azure-cli
 
-.PHONY: all catalog crash-test soak deps build run test test-swift test-clients test-azure-tools test-dist test-image dist image docs fuzz bench clean
+.PHONY: all catalog crash-test soak deps browser-deps build run test test-swift test-clients test-azure-tools test-dist test-image dist image docs fuzz bench clean
 
 all: build
 
-# Installs the system libraries through apt-get when root; otherwise prints the exact command and stops.
-deps:
+# Installs Debian packages through apt-get when root; otherwise prints the exact command and stops.
+define apt_install
 	@missing=""; \
-	for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing:$$missing"; \
@@ -25,6 +26,14 @@ deps:
 	    exit 1; \
 	  fi; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+# Headless Chromium and its driver, for the explorer's browser test (selenium drives them).
+browser-deps:
+	$(call apt_install,$(BROWSER_APT_PACKAGES))
 
 build: deps
 	$(SWIFT) build
@@ -40,7 +49,7 @@ test-swift: deps
 	$(SWIFT) test --skip-build
 
 # Real third-party clients (Python requests, schemathesis) against the built binary, from a pinned venv.
-test-clients: deps $(VENV)/.installed
+test-clients: deps browser-deps $(VENV)/.installed
 	$(SWIFT) build --product iotc-mock
 	$(VENV)/bin/pytest -q Tests/clients
 

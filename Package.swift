@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Entra", dependencies: ["COpenSSL"], path: "Sources/Entra"),
         .target(
             name: "MockServer", dependencies: ["HTTP", "Storage", "Central", "Entra"], path: "Sources/MockServer",
-            plugins: ["EmbedFiles"]),
+            exclude: ["Explorer"], plugins: ["EmbedFiles"]),
         // fixtures/*.json and the git commit, as Swift data in MockServer: a binary copied alone carries them.
         .executableTarget(name: "embed-files", path: "Sources/embed-files"),
         .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embed-files"], path: "Plugins/EmbedFiles"),

@@ -1,9 +1,10 @@
 import Foundation
 import PackagePlugin
 
-/// Turns the package's `fixtures/*.json` and the commit of its git checkout into Swift data for the target that
-/// uses this plugin (`EmbeddedFiles.swift`), so a binary copied alone carries its default fixtures and knows its
-/// commit. SwiftPM reruns the command when a fixture, `.git/HEAD` or the branch's ref changes.
+/// Turns the package's `fixtures/*.json`, the explorer's pages (`Sources/MockServer/Explorer/*.html`) and the commit
+/// of its git checkout into Swift data for the target that uses this plugin (`EmbeddedFiles.swift`), so a binary
+/// copied alone carries its default fixtures and pages and knows its commit. SwiftPM reruns the command when one of
+/// those files, `.git/HEAD` or the branch's ref changes.
 @main
 struct EmbedFiles: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
@@ -12,13 +13,17 @@ struct EmbedFiles: BuildToolPlugin {
         let files = try FileManager.default.contentsOfDirectory(at: fixtures, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "json" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        let pageFolder = package.appending(path: "Sources/MockServer/Explorer")
+        let pages = ((try? FileManager.default.contentsOfDirectory(at: pageFolder, includingPropertiesForKeys: nil)) ?? [])
+            .filter { ["html", "svg"].contains($0.pathExtension) }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedFiles.swift")
         return [
             .buildCommand(
-                displayName: "Embedding \(files.count) fixtures and the commit into \(target.name)",
+                displayName: "Embedding \(files.count) fixtures, \(pages.count) pages and the commit into \(target.name)",
                 executable: try context.tool(named: "embed-files").url,
-                arguments: [output.path, package.path] + files.map(\.path),
-                inputFiles: files + Self.gitInputs(package),
+                arguments: [output.path, package.path] + (files + pages).map(\.path),
+                inputFiles: files + pages + Self.gitInputs(package),
                 outputFiles: [output])
         ]
     }

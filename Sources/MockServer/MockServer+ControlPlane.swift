@@ -113,7 +113,7 @@ extension MockServer {
 
     private func controlOperation(_ request: HTTPRequest, path: [String], pinned: String?) throws(ControlError) -> HTTPResponse {
         let method = request.method
-        let takesQuery = path.first == "journal" || (method == "GET" && path.count == 3 && path[2] == "access-matrix")
+        let takesQuery = path.first == "journal" || path == ["explorer"] || (method == "GET" && path.count == 3 && path[2] == "access-matrix")
         guard request.query.isEmpty || takesQuery else {
             throw ControlError(400, "This control operation takes no query parameters; send them in the JSON body.")
         }
@@ -146,6 +146,9 @@ extension MockServer {
             case (_, 3, "access-matrix"): throw Self.methodNotAllowed(["GET"])
             default: break
             }
+        case "explorer" where path.count == 1:
+            guard method == "GET" || method == "HEAD" else { throw Self.methodNotAllowed(["GET"]) }
+            return Self.page(Self.explorerPage)
         case "clock" where path.count == 1:
             switch method {
             case "GET": return clockReply()

@@ -19,6 +19,11 @@ extension MockServer {
             finish(request, path: path, response: response, application: nil, outcome: RequestOutcome(), started: started, journaled: false)
             return response
         }
+        if Self.wantsLandingPage(request) {
+            let response = Self.page(Self.landingPage)
+            finish(request, path: path, response: response, application: nil, outcome: RequestOutcome(), started: started, journaled: false)
+            return response
+        }
         let host = request.headers["Host"]
         let baseURL = Self.baseURL(host: host, listening: configuration.host, port: request.localPort, tls: request.isTLS)
         var application: Application?

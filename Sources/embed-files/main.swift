@@ -1,7 +1,8 @@
 import Foundation
 
 // embed-files OUTPUT PACKAGE_DIR FILE...
-// Writes OUTPUT, a Swift file with `EmbeddedFiles.fixtures` (each FILE's bytes, base64, by file name) and
+// Writes OUTPUT, a Swift file with `EmbeddedFiles.fixturesBase64` (the bytes of each FILE under `fixtures/`, base64,
+// by file name), `EmbeddedFiles.pagesBase64` (the same for every other FILE: the explorer's web pages) and
 // `EmbeddedFiles.commit` (the git commit of PACKAGE_DIR, from IOTC_MOCK_COMMIT when set, else "unknown").
 // Run by the EmbedFiles build-tool plugin; the output is written only when it changes.
 
@@ -56,22 +57,30 @@ var text = """
         static let fixturesBase64: [String: String] = [
 
     """
-var entries = 0
-for path in arguments.dropFirst(3) {
-    let url = URL(fileURLWithPath: path)
-    // Fixture names are letters, digits, '-' and '_'; another name could not be a Swift string literal as it is.
-    guard url.lastPathComponent.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
-        FileHandle.standardError.write(Data("embed-files: skipping \(path): not a fixture name\n".utf8))
-        continue
+/// The dictionary literal entries of `paths`, by file name.
+func entries(_ paths: [String]) -> String {
+    var lines = ""
+    for path in paths {
+        let url = URL(fileURLWithPath: path)
+        // Names are letters, digits, '.', '-' and '_'; another name could not be a Swift string literal as it is.
+        guard url.lastPathComponent.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            FileHandle.standardError.write(Data("embed-files: skipping \(path): not a plain file name\n".utf8))
+            continue
+        }
+        guard let data = try? Data(contentsOf: url) else {
+            FileHandle.standardError.write(Data("embed-files: cannot read \(path)\n".utf8))
+            exit(1)
+        }
+        lines += "        \"\(url.lastPathComponent)\": \"\(data.base64EncodedString())\",\n"
     }
-    guard let data = try? Data(contentsOf: url) else {
-        FileHandle.standardError.write(Data("embed-files: cannot read \(path)\n".utf8))
-        exit(1)
-    }
-    text += "        \"\(url.lastPathComponent)\": \"\(data.base64EncodedString())\",\n"
-    entries += 1
+    return lines.isEmpty ? "        :\n" : lines
 }
-text += entries == 0 ? "        :\n    ]\n}\n" : "    ]\n}\n"
+let files = arguments.dropFirst(3)
+let fixtureFolder = package.appendingPathComponent("fixtures").standardizedFileURL.path + "/"
+let fixtureFiles = files.filter { URL(fileURLWithPath: $0).standardizedFileURL.path.hasPrefix(fixtureFolder) }
+text += entries(fixtureFiles) + "    ]\n\n"
+text += "    /// The explorer's web pages, by file name, base64-encoded.\n    static let pagesBase64: [String: String] = [\n"
+text += entries(files.filter { !fixtureFiles.contains($0) }) + "    ]\n}\n"
 if (try? String(contentsOf: output, encoding: .utf8)) != text {
     do { try text.write(to: output, atomically: true, encoding: .utf8) } catch {
         FileHandle.standardError.write(Data("embed-files: cannot write \(output.path): \(error)\n".utf8))
