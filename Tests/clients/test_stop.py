@@ -6,6 +6,7 @@ fails (the listener closed) sent no request; the clients honour Retry-After, as 
 reconnecting into the instant the listener closes, where the kernel resets what it still queues."""
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -37,6 +38,22 @@ def read_response(sock, leftover=None):
     if leftover is not None:
         leftover[:] = body[length:]
     return status, headers
+
+
+def trickle_until_answered(sock, started, seconds=6):
+    """Sends one more body byte every 0.3 s until an answer arrives (or `seconds` after `started`); closes `sock`."""
+    answer = None
+    try:
+        while answer is None and time.monotonic() - started < seconds:
+            sock.sendall(b" ")
+            sock.settimeout(0.3)
+            try:
+                answer = read_response(sock)
+            except (socket.timeout, ssl.SSLError):
+                pass
+    finally:
+        sock.close()
+    return answer
 
 
 def hammer(port, token, counts, lock, deadline):
@@ -92,17 +109,7 @@ def test_requests_sent_throughout_a_sigterm_all_get_answers():
     started = time.monotonic()
     counts["sigterm"] = started
     mock.process.send_signal(signal.SIGTERM)
-    slow_answer = None
-    try:
-        while slow_answer is None and time.monotonic() - started < 6:
-            slow.sendall(b" ")
-            slow.settimeout(0.3)
-            try:
-                slow_answer = read_response(slow)
-            except socket.timeout:
-                pass
-    finally:
-        slow.close()
+    slow_answer = trickle_until_answered(slow, started)
     for thread in threads:
         thread.join(timeout=25)
     assert mock.process.wait(timeout=15) == 0
@@ -116,7 +123,6 @@ def test_requests_sent_throughout_a_sigterm_all_get_answers():
 def test_an_https_request_still_arriving_when_the_grace_period_ends_gets_503():
     """The end of the grace period wakes the reads without touching the socket, so a TLS session stays intact and
     its answer can still be written."""
-    import ssl
     mock = start_mock("--in-memory", "--quiet", "--stop-grace", "1")
     port = int(mock.url.rsplit(":", 1)[1])
     context = ssl.create_default_context(cafile=mock.certificate)
@@ -126,17 +132,7 @@ def test_an_https_request_still_arriving_when_the_grace_period_ends_gets_503():
     time.sleep(0.2)
     mock.process.send_signal(signal.SIGTERM)
     started = time.monotonic()
-    answer = None
-    try:
-        while answer is None and time.monotonic() - started < 6:
-            slow.sendall(b" ")
-            slow.settimeout(0.3)
-            try:
-                answer = read_response(slow)
-            except (socket.timeout, ssl.SSLError):
-                pass
-    finally:
-        slow.close()
+    answer = trickle_until_answered(slow, started)
     assert mock.process.wait(timeout=10) == 0
     assert answer is not None and answer[0] == 503 and answer[1].get("connection") == "close", answer
 
