@@ -1,8 +1,8 @@
 import Central
 import Foundation
 
-/// One line per request on standard error: method, path, app, principal, status, reason and
-/// milliseconds, as `key=value` text or as one JSON object per line.
+/// One line per request on standard error: method, path, app, principal (its id and readable name), status, reason
+/// and milliseconds, as `key=value` text or as one JSON object per line (the journal entry without its trace).
 public final class RequestLog: Sendable {
     public enum Format: String, Sendable, CaseIterable {
         case text
@@ -39,13 +39,16 @@ public final class RequestLog: Sendable {
     func log(_ entry: JournalEntry, subdomain: String?) {
         switch format {
         case .json:
+            // The journal's fields but the trace (kept in the journal: `GET /_mock/journal/{requestId}`).
             var fields: [(String, JSONValue)] = []
-            if case .object(let members) = entry.json { fields = members }
-            fields.insert(("subdomain", subdomain.map(JSONValue.string) ?? .null), at: 5)
+            if case .object(let members) = entry.json { fields = members.filter { $0.0 != "trace" && $0.0 != "sequence" } }
+            if let index = fields.firstIndex(where: { $0.0 == "subdomain" }) { fields[index].1 = subdomain.map(JSONValue.string) ?? .null }
             write(String(decoding: JSONValue.object(fields).serialized, as: UTF8.self))
         case .text:
             var line = "\(Timestamp.iso8601(milliseconds: entry.time)) \(entry.method) \(Self.quoted(entry.path)) app=\(subdomain ?? "-")"
-            line += " principal=\(entry.outcome.principal ?? "-") status=\(entry.status)"
+            line += " principal=\(entry.outcome.principal ?? "-")"
+            if let name = entry.outcome.principalName { line += " caller=\(Self.quoted(name))" }
+            line += " status=\(entry.status)"
             if let operation = entry.outcome.operationID { line += " operation=\(operation)" }
             if let reason = entry.outcome.reason, entry.status >= 400 { line += " reason=\(Self.quoted(reason))" }
             line += " ms=\(String(format: "%.2f", entry.durationMilliseconds))"

@@ -161,12 +161,13 @@ import Testing
             #expect(first["method"] == .string("GET") && first["path"] == .string("/api/roles") && first["status"] == .number(200))
             #expect(first["principal"] == .string("apiToken:iotc-mock-admin") && first["subdomain"] == .string("iotc-mock"))
             #expect(first["durationMs"]?.stringValue == nil && first["durationMs"] != nil)
+            #expect(first["principalName"] == .string("API token 'iotc-mock-admin'") && first["trace"] == nil, "the log line leaves the trace to the journal")
             let second = try JSONValue.parse(Array(logged[1].utf8))
             #expect(second["reason"]?.stringValue?.contains("'Basic'") == true)
             let third = try JSONValue.parse(Array(logged[2].utf8))
             #expect(third["method"] == .string("-") && third["status"] == .number(400))
         case "text":
-            #expect(logged[0].contains("GET /api/roles app=iotc-mock principal=apiToken:iotc-mock-admin status=200 operation=Roles_List ms="))
+            #expect(logged[0].contains(#"GET /api/roles app=iotc-mock principal=apiToken:iotc-mock-admin caller="API token 'iotc-mock-admin'" status=200 operation=Roles_List ms="#))
             #expect(logged[1].contains(#"status=401 operation=Users_List reason="the scheme 'Basic' is neither"#))
         default:
             break
