@@ -36,7 +36,7 @@ public enum AccessScope: Sendable, Equatable {
     public var description: String {
         switch self {
         case .application: "the whole application"
-        case .organizations(let roots): "the organization\(roots.count == 1 ? "" : "s") \(roots.sorted().joined(separator: ", ")) and below"
+        case .organizations(let roots): "the organization\(roots.count == 1 ? "" : "s") \(roots.sorted().map { "'\($0)'" }.joined(separator: ", ")) and below"
         }
     }
 }

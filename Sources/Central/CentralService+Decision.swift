@@ -60,13 +60,31 @@ extension CentralService {
         public let trace: DecisionTrace?
 
         /// The answer for a caller whose credential does not authenticate: the 401 a real call gets.
-        public static func unauthenticated(_ error: CentralError, credential: CredentialTrace) -> WhatIf {
+        public static func unauthenticated(_ error: CentralError, credential: CredentialTrace, operationID: String? = nil) -> WhatIf {
             var trace = DecisionTrace()
             trace.credential = credential
             trace.credentialProblem = error.reason ?? error.message
             trace.decision = .unauthenticated
             trace.reason = trace.credentialProblem
-            return WhatIf(decision: .unauthenticated, status: error.status, reason: trace.reason, operationID: nil, trace: trace)
+            trace.operationID = operationID
+            return WhatIf(decision: .unauthenticated, status: error.status, reason: trace.reason, operationID: operationID, trace: trace)
+        }
+
+        /// The answer routing gives `request` before anyone is asked who calls (404, 400, 405), or nil when it
+        /// names an operation.
+        public static func routingRefusal(_ request: CentralRequest) -> WhatIf? {
+            var outcome = RequestOutcome()
+            do {
+                _ = try CentralService.route(request, outcome: &outcome)
+                return nil
+            } catch {
+                return WhatIf(decision: .none, status: error.status, reason: error.reason ?? error.message, operationID: outcome.operationID, trace: nil)
+            }
+        }
+
+        /// The answer for a request refused before anyone is asked who calls (a malformed or unknown path).
+        public static func refused(_ error: CentralError) -> WhatIf {
+            WhatIf(decision: .none, status: error.status, reason: error.reason ?? error.message, operationID: nil, trace: nil)
         }
 
         public var json: JSONValue {
@@ -125,7 +143,7 @@ extension CentralService {
     }
 
     /// The principal of a bearer caller who is exactly the application user `id` (an email user signed in, the
-    /// service principal, or a member of the group), or nil when no such user exists.
+    /// service principal, or a member of the group who is no other user), or nil when no such user exists.
     public func principal(ofUser id: String, application: Application) throws(CentralError) -> Principal? {
         let roles: [Role], found: User?
         do {
@@ -137,9 +155,17 @@ extension CentralService {
         guard let user = found else { return nil }
         var credential = CredentialTrace(scheme: "Bearer")
         credential.tenantId = user.tenantId
-        credential.objectId = user.objectId
-        credential.principalName = user.email
-        if user.type != .email { credential.displayName = user.id }
+        switch user.type {
+        case .email:
+            credential.principalName = user.email
+        case .servicePrincipal:
+            credential.objectId = user.objectId
+            credential.name = "service principal '\(user.id)'"
+        case .adGroup:
+            // A group does not sign in: the caller is a member whose token lists the group.
+            credential.groups = user.objectId.map { [$0] } ?? []
+            credential.name = "a member of the group '\(user.id)'"
+        }
         let matchedBy = user.type == .email ? "email" : user.type == .servicePrincipal ? "tenant and object id" : "group membership"
         return Principal(
             identity: .bearer(tenantId: user.tenantId ?? "", objectId: user.objectId ?? user.id, users: [user.id]), roles: user.roles,

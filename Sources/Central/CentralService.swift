@@ -131,6 +131,28 @@ public final class CentralService: Sendable {
         }
     }
 
+    /// The operation `request` names: the path in any version, then the api-version, then the method and path in
+    /// that version.
+    /// - Throws: 404 (no such path, or not in this version), 400 (api-version), 405 (method).
+    static func route(_ request: CentralRequest, outcome: inout RequestOutcome) throws(CentralError) -> (Operation, [String: String], APIVersion) {
+        let path = "/api/" + request.pathSegments.joined(separator: "/")
+        guard OperationCatalog.hasPath(request.pathSegments) else { throw .noSuchPath(path) }
+        let version = try Self.apiVersion(request.queryValues("api-version"))
+        switch OperationCatalog.match(method: request.method, segments: request.pathSegments, version: version) {
+        case .noSuchPath:
+            throw .noSuchPath(path)
+        case .notInVersion(let other?):
+            outcome.operationID = other.operationID
+            throw .operationNotInVersion(other.operationID, version: version.rawValue)
+        case .notInVersion(nil):
+            throw .noOperationInVersion(request.method, path: path, version: version.rawValue)
+        case .methodNotAllowed(let allowed):
+            throw .methodNotAllowed(request.method, allowed: allowed)
+        case .operation(let operation, let parameters):
+            return (operation, parameters, version)
+        }
+    }
+
     /// What routing, the api-version check, authentication and authorization decided about a request that passed them.
     struct Decided {
         let operation: Operation
@@ -148,25 +170,7 @@ public final class CentralService: Sendable {
     /// - Throws: the error the request is answered with (404, 400, 405, 401, 403).
     func decide(_ request: CentralRequest, application: Application, now: Int64, outcome: inout RequestOutcome,
                 caching: Bool, principal given: Principal? = nil) throws(CentralError) -> Decided {
-        let path = "/api/" + request.pathSegments.joined(separator: "/")
-        guard OperationCatalog.hasPath(request.pathSegments) else { throw .noSuchPath(path) }
-        let version = try Self.apiVersion(request.queryValues("api-version"))
-        let operation: Operation
-        let parameters: [String: String]
-        switch OperationCatalog.match(method: request.method, segments: request.pathSegments, version: version) {
-        case .noSuchPath:
-            throw .noSuchPath(path)
-        case .notInVersion(let other?):
-            outcome.operationID = other.operationID
-            throw .operationNotInVersion(other.operationID, version: version.rawValue)
-        case .notInVersion(nil):
-            throw .noOperationInVersion(request.method, path: path, version: version.rawValue)
-        case .methodNotAllowed(let allowed):
-            throw .methodNotAllowed(request.method, allowed: allowed)
-        case .operation(let found, let found_parameters):
-            operation = found
-            parameters = found_parameters
-        }
+        let (operation, parameters, version) = try Self.route(request, outcome: &outcome)
         outcome.operationID = operation.operationID
         outcome.permission = operation.permission
         var trace = DecisionTrace()
@@ -197,6 +201,10 @@ public final class CentralService: Sendable {
                 trace.decision = .unauthenticated
                 trace.reason = trace.credentialProblem
                 outcome.trace = trace
+                // Who the header claims to be, unverified: so a token's 401s can be found by its name.
+                if let credential = trace.credential, credential.tokenID != nil || credential.principalName != nil || credential.objectId != nil {
+                    outcome.principalName = credential.readableName
+                }
                 throw error
             }
         }

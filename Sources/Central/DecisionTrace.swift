@@ -20,6 +20,8 @@ public struct CredentialTrace: Sendable, Equatable {
     public var groups: [String] = []
     /// True when the claims were read from a token that did not verify (shown, never trusted).
     public var unverified = false
+    /// A name given by whoever built the trace (a what-if caller named by its user id), used before the others.
+    public var name: String?
 
     public init(scheme: String? = nil) { self.scheme = scheme }
 
@@ -75,6 +77,7 @@ public struct CredentialTrace: Sendable, Equatable {
     /// A person's name for the caller: `API token 'ci'`, the user principal name, `service principal 'Pipeline'`,
     /// or the tenant and object ids when the token names nothing else.
     public var readableName: String {
+        if let name { return name }
         if let tokenID { return "API token '\(tokenID)'" }
         if let principalName { return principalName }
         if let displayName { return "service principal '\(displayName)'" }

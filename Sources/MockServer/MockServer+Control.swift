@@ -177,6 +177,7 @@ extension MockServer {
             throw Self.storeError(error, "The store could not delete the application")
         }
         service.invalidateCaches()
+        journal.retire(application.id)
         if let listener = applicationListeners.remove(application.id) {
             if pinned == application.id {
                 DispatchQueue.global().async { listener.stop(gracePeriod: 2) }

@@ -4,7 +4,8 @@ import HTTP
 
 /// The HTTP control plane under `/_mock/`: JSON in and out, errors as `{"error": {"code", "message"}}`.
 /// `GET /_mock/health` answers anyone; everything else answers loopback callers only, or, when a control key is
-/// configured, callers that send it in `x-iotc-mock-key`.
+/// configured, callers that send it in `x-iotc-mock-key` (the explorer page itself, which holds no data, then loads
+/// without it).
 extension MockServer {
     /// The header that carries the control key.
     public static let controlKeyHeader = "x-iotc-mock-key"
@@ -19,6 +20,11 @@ extension MockServer {
             if path.first == "health" && path.count == 1 {
                 guard request.method == "GET" || request.method == "HEAD" else { throw Self.methodNotAllowed(["GET", "HEAD"]) }
                 return health()
+            }
+            // The explorer page holds no data, and a browser cannot send the control key when it navigates: with a
+            // key, the page loads without it and sends the key the user types with each of its calls.
+            if path == ["explorer"], configuration.controlKey != nil, request.method == "GET" || request.method == "HEAD" {
+                return Self.page(Self.explorerPage)
             }
             try authorizeControl(request)
             if path.first == "entra", let entra {

@@ -46,6 +46,7 @@ extension MockServer {
         }
         filter.principal = try single("principal")
         filter.operationID = try single("operationId")
+        if filter.principal == "" || filter.operationID == "" { throw ControlError(400, "principal and operationId must not be empty.") }
         for (name, keyPath) in [("since", \JournalFilter.since), ("until", \JournalFilter.until)] {
             guard let text = try single(name) else { continue }
             guard let time = Int64(text) ?? Timestamp.parseISO8601(text) else {
@@ -93,7 +94,15 @@ extension MockServer {
         case (nil, nil, nil):
             request = nil  // the whole principal: every operation of the version
         case (let method?, let path?, nil):
-            request = try Self.centralRequest(method: method, path: path, version: version, authorization: authorization)
+            do {
+                request = try Self.centralRequest(method: method, path: path, version: version, authorization: authorization)
+            } catch let refusal as CentralError {
+                return CentralService.WhatIf.refused(refusal).json
+            } catch let error as ControlError {
+                throw error
+            } catch {
+                throw ControlError(400, "\(error)")
+            }
         case (nil, nil, let operationID?):
             guard let operation = OperationCatalog.operations.first(where: { $0.operationID.lowercased() == operationID.lowercased() }) else {
                 throw ControlError(404, "No operation has the operationId '\(operationID.clipped)'.")
@@ -116,10 +125,11 @@ extension MockServer {
                 principal = found
             }
         } catch let error as CentralError {
-            // The token does not authenticate: the answer is the 401 a real call gets.
+            // The token does not authenticate: the answer is the 401 a real call gets (after routing).
+            if let request, let routed = CentralService.WhatIf.routingRefusal(request) { return routed.json }
             var credential = CredentialTrace(scheme: SharedAccessSignature.scheme)
             credential.tokenID = tokenID
-            return CentralService.WhatIf.unauthenticated(error, credential: credential).json
+            return CentralService.WhatIf.unauthenticated(error, credential: credential, operationID: request.flatMap(Self.operationID)).json
         } catch let error as ControlError {
             throw error
         } catch {
@@ -139,16 +149,32 @@ extension MockServer {
         }
     }
 
-    /// The request `method path` names: `path` starts with `/api/` and may carry a query; `version` fills in a
-    /// missing `api-version`.
-    static func centralRequest(method: String, path: String, version: APIVersion, authorization: String?) throws(ControlError) -> CentralRequest {
+    /// The operationId `request` routes to, if any.
+    static func operationID(_ request: CentralRequest) -> String? {
+        guard let version = request.queryValues("api-version").first.flatMap(APIVersion.init(named:)),
+              case .operation(let operation, _) = OperationCatalog.match(method: request.method, segments: request.pathSegments, version: version)
+        else { return nil }
+        return operation.operationID
+    }
+
+    /// The request `method path` names, as the HTTP layer would parse it: `path` starts with `/api/` and may carry a
+    /// query; `version` fills in a missing `api-version`; the method is taken as sent (methods are case-sensitive).
+    /// - Throws: `ControlError` 400 for what is not a request at all; `CentralError` for a request the server
+    ///   refuses before asking who calls: 404 for an empty path segment (`/api//users`), 400 for a broken
+    ///   percent-encoding.
+    static func centralRequest(method: String, path: String, version: APIVersion, authorization: String?) throws -> CentralRequest {
         guard (1...20).contains(method.count), method.allSatisfy({ $0.isASCII && $0.isLetter }) else {
             throw ControlError(400, "'method' must be an HTTP method such as GET.")
         }
         let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let rawPath = String(parts[0])
-        guard rawPath.lowercased().hasPrefix("/api/"), rawPath.utf8.count <= 2048 else {
+        guard rawPath.lowercased().hasPrefix("/api/") else {
             throw ControlError(400, "'path' must be an IoT Central path starting with /api/, e.g. /api/users?api-version=2022-07-31.")
+        }
+        guard path.utf8.count <= 16_384 else { throw ControlError(400, "'path' must be at most 16 KiB (the server's limit for a request head).") }
+        if hasEmptySegment(rawPath) { throw CentralError.noSuchPath(rawPath) }
+        guard rawPath.split(separator: "/").allSatisfy({ $0.removingPercentEncoding != nil }) else {
+            throw CentralError(status: 400, code: "BadRequest", message: "The request target has a broken percent-encoding.")
         }
         var query: [(name: String, value: String)] = []
         if parts.count == 2 {
@@ -160,7 +186,7 @@ extension MockServer {
         }
         if !query.contains(where: { $0.name.lowercased() == "api-version" }) { query.append(("api-version", version.rawValue)) }
         let segments = rawPath.split(separator: "/").dropFirst().map { String($0).removingPercentEncoding ?? String($0) }
-        return CentralRequest(method: method.uppercased(), pathSegments: segments, query: query, authorization: authorization.map { [$0] } ?? [])
+        return CentralRequest(method: method, pathSegments: segments, query: query, authorization: authorization.map { [$0] } ?? [])
     }
 
     /// `GET /_mock/apps/{app}/access-matrix?apiVersion=`: every role of the application (custom roles included)

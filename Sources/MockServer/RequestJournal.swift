@@ -90,12 +90,14 @@ public struct JournalFilter: Sendable {
 
 /// The last requests the server answered (control-plane calls excluded), kept per application so that one
 /// application's traffic never evicts another's: at most `capacity` entries per application (and as many for
-/// requests that named no application), and `totalCapacity` in all, past which the longest history loses its oldest
-/// entry. Memory stays bounded whatever the traffic.
+/// requests that named no application), and `totalCapacity` in all, past which the longest history of a deleted
+/// application (else the longest of all) loses its oldest entry. Memory stays bounded whatever the traffic.
 public final class RequestJournal: @unchecked Sendable {
     // @unchecked: every field is touched only while `lock` is held.
     private let lock = NSLock()
     private var rings: [String: Ring] = [:]
+    /// Applications deleted since their entries were recorded: past the total, their entries go first.
+    private var retired: Set<String> = []
     private var total = 0
     private var sequence: Int64 = 0
     public let capacity: Int
@@ -135,23 +137,38 @@ public final class RequestJournal: @unchecked Sendable {
             numbered.sequence = sequence
             let key = entry.application ?? ""
             if rings[key, default: Ring()].append(numbered, capacity: capacity) == false { total += 1 }
-            if total > totalCapacity, let longest = rings.max(by: { $0.value.count < $1.value.count })?.key {
-                rings[longest]?.dropOldest()
-                if rings[longest]?.count == 0 { rings[longest] = nil }
-                total -= 1
+            if total > totalCapacity {
+                // The longest history of a deleted application loses its oldest entry, else the longest of all.
+                let candidates = retired.isEmpty ? rings : rings.filter { retired.contains($0.key) }
+                if let longest = (candidates.isEmpty ? rings : candidates).max(by: { $0.value.count < $1.value.count })?.key {
+                    rings[longest]?.dropOldest()
+                    if rings[longest]?.count == 0 {
+                        rings[longest] = nil
+                        retired.remove(longest)
+                    }
+                    total -= 1
+                }
             }
             return sequence
         }
     }
 
-    /// The kept entries that match `filter`, oldest first.
+    /// The kept entries that match `filter`, oldest first: with a `limit`, the last that many, or, after a sequence
+    /// number, the next that many (so a client can follow the journal page by page).
     public func entries(_ filter: JournalFilter) -> [JournalEntry] {
         let candidates: [JournalEntry] = lock.withLock {
             if let application = filter.application { return Array(rings[application]?.ordered ?? []) }
             return rings.values.flatMap(\.ordered)
         }
         let matching = candidates.filter(filter.matches).sorted { $0.sequence < $1.sequence }
-        return filter.limit.map { Array(matching.suffix(max(0, $0))) } ?? matching
+        guard let limit = filter.limit else { return matching }
+        return filter.after == nil ? Array(matching.suffix(max(0, limit))) : Array(matching.prefix(max(0, limit)))
+    }
+
+    /// Marks the entries of `application` (id) as those of a deleted application: kept for inspection, but the
+    /// first to go when the total is reached.
+    func retire(_ application: String) {
+        lock.withLock { if rings[application] != nil { retired.insert(application) } }
     }
 
     /// The kept entries of `application` (id) with `status`, oldest first, at most the last `limit`.
@@ -176,8 +193,10 @@ public final class RequestJournal: @unchecked Sendable {
             if let application {
                 total -= rings[application]?.count ?? 0
                 rings[application] = nil
+                retired.remove(application)
             } else {
                 rings.removeAll()
+                retired.removeAll()
                 total = 0
             }
         }

@@ -48,15 +48,29 @@ struct JournalCommand: ParsableCommand {
         } while follow
     }
 
-    /// `12:00:01 403 denied GET /api/users iotc-mock API token 'ci': <reason>`.
+    /// `2026-12-05 12:00:01 403 denied GET /api/users iotc-mock API token 'ci': <reason>`, with control characters
+    /// escaped (a path or token id could otherwise forge lines or drive the terminal).
     static func line(_ entry: [String: Any]) -> String {
-        let time = (entry["time"] as? String).map { String($0.dropFirst(11).prefix(8)) } ?? "-"
+        let time = (entry["time"] as? String).map { String($0.prefix(19)).replacingOccurrences(of: "T", with: " ") } ?? "-"
         let parts = [
             time, String(entry["status"] as? Int ?? 0), entry["decision"] as? String ?? "-", entry["method"] as? String ?? "-",
             entry["path"] as? String ?? "-", entry["subdomain"] as? String ?? "-", entry["principalName"] as? String ?? "-",
         ]
         let reason = entry["reason"] as? String
-        return parts.joined(separator: " ") + (reason.map { ": " + $0 } ?? "")
+        return printable(parts.joined(separator: " ") + (reason.map { ": " + $0 } ?? ""))
+    }
+
+    /// `text` with control characters (C0, DEL, C1) written as `\xNN`.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                out += "\\x" + String(scalar.value, radix: 16).uppercased().leftPadded(to: 2)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }
 
@@ -104,28 +118,34 @@ struct Explain: ParsableCommand {
             return
         }
         if let rows = answer["operations"] as? [[String: Any]] {
-            FileHandle.standardOutput.write(Data("\(answer["principal"] as? String ?? "the caller"), api-version \(apiVersion):\n".utf8))
+            FileHandle.standardOutput.write(Data((JournalCommand.printable("\(answer["principal"] as? String ?? "the caller"), api-version \(apiVersion):") + "\n").utf8))
             let width = rows.map { ($0["operationId"] as? String ?? "").count }.max() ?? 0
             for row in rows {
                 let name = (row["operationId"] as? String ?? "").padding(toLength: width, withPad: " ", startingAt: 0)
                 let access = (row["access"] as? String ?? "").padding(toLength: 12, withPad: " ", startingAt: 0)
-                FileHandle.standardOutput.write(Data("  \(name)  \(access)  \(row["permission"] as? String ?? "")\n".utf8))
+                FileHandle.standardOutput.write(Data((JournalCommand.printable("  \(name)  \(access)  \(row["permission"] as? String ?? "")") + "\n").utf8))
             }
             return
         }
         let status = (answer["status"] as? Int).map(String.init) ?? "decided by the operation"
-        var text = "\(answer["decision"] as? String ?? "?") (status \(status)): \(answer["reason"] as? String ?? "")\n"
+        // Each line escaped on its own: what the server echoes (paths, token ids) cannot add lines.
+        var lines = ["\(answer["decision"] as? String ?? "?") (status \(status)): \(answer["reason"] as? String ?? "")"]
         if let trace = answer["trace"] as? [String: Any] {
-            if let credential = trace["credential"] as? [String: Any] { text += "  caller: \(credential["readableName"] as? String ?? "?")\n" }
+            if let credential = trace["credential"] as? [String: Any] { lines.append("  caller: \(credential["readableName"] as? String ?? "?")") }
             for user in trace["matchedUsers"] as? [[String: Any]] ?? [] {
-                text += "  matched user: \(user["id"] as? String ?? "?") (\(user["name"] as? String ?? "?"), by \(user["matchedBy"] as? String ?? "?"))\n"
+                lines.append("  matched user: \(user["id"] as? String ?? "?") (\(user["name"] as? String ?? "?"), by \(user["matchedBy"] as? String ?? "?"))")
             }
             for assignment in trace["assignments"] as? [[String: Any]] ?? [] {
                 let place = (assignment["organization"] as? String).map { "'\($0)'" } ?? "the application"
-                text += "  \(assignment["roleName"] as? String ?? "?") on \(place): \(assignment["verdict"] as? String ?? "")\n"
+                lines.append("  \(assignment["roleName"] as? String ?? "?") on \(place): \(assignment["verdict"] as? String ?? "")")
             }
         }
-        FileHandle.standardOutput.write(Data(text.utf8))
+        FileHandle.standardOutput.write(Data((lines.map(JournalCommand.printable).joined(separator: "\n") + "\n").utf8))
         if answer["decision"] as? String != "allowed" { throw ExitCode(2) }
     }
+}
+
+extension String {
+    /// The string with zeros before it up to `width` characters.
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

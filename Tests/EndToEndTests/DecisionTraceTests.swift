@@ -127,6 +127,41 @@ import Testing
         #expect(journal.entries(application: "busy").map(\.sequence) == [2, 3, 4])
     }
 
+    @Test func deletedApplicationsLoseTheirEntriesFirstAndAfterPagesForward() {
+        let journal = RequestJournal(capacity: 4, totalCapacity: 8)
+        func entry(_ app: String) -> JournalEntry {
+            JournalEntry(time: 0, requestID: nil, method: "GET", path: "/", application: app, status: 200, outcome: RequestOutcome(), durationMilliseconds: 0)
+        }
+        for _ in 0..<4 { journal.record(entry("live")) }
+        for index in 0..<6 {
+            for _ in 0..<2 { journal.record(entry("per-test-\(index)")) }
+            journal.retire("per-test-\(index)")
+        }
+        #expect(journal.counts["live"] == 4, "the live application keeps its history: \(journal.counts)")
+        #expect(journal.entries(JournalFilter(after: 1, limit: 2)).map(\.sequence) == [2, 3], "after + limit: the next entries")
+        #expect(journal.entries(JournalFilter(limit: 2)).map(\.sequence) == [15, 16], "limit alone: the last entries")
+    }
+
+    @Test func aTokensRefusalsCanBeFoundByItsNameAndAGroupUserIsAskedAsAMember() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        let expiry = Timestamp.iso8601(milliseconds: Timestamp.nowMilliseconds() + 60_000)
+        let made = try client.request("PUT", "/api/apiTokens/shortlived?\(Self.v)", token: admin, body: #"{"roles":[{"role":"\#(Self.operatorRole)"}],"expiry":"\#(expiry)"}"#)
+        let token = try #require(made.json["token"]?.stringValue)
+        #expect(try client.request("POST", "/_mock/clock", body: #"{"offsetSeconds":120}"#).status == 200)
+        #expect(try client.request("GET", "/api/devices?\(Self.v)", token: token).status == 401)
+        let refused = try #require(try client.request("GET", "/_mock/journal?principal=shortlived").json["value"]?.arrayValue?.last)
+        #expect(refused["decision"] == .string("unauthenticated") && refused["principalName"] == .string("API token 'shortlived'"))
+        #expect(try client.request("POST", "/_mock/clock", body: #"{"offsetSeconds":0}"#).status == 200)
+        let group = #"{"type":"adGroup","tenantId":"726878f1-1cb5-489c-a4f1-581d7b3c5984","objectId":"2ab9a930-754c-455c-a645-d29f86c7016d","roles":[{"role":"\#(Self.operatorRole)"}]}"#
+        #expect(try client.request("PUT", "/api/users/ops-group?\(Self.v)", token: admin, body: group).status == 200)
+        let asked = try client.request("POST", "/_mock/apps/iotc-mock/authorize", body: #"{"userId":"ops-group","operationId":"Devices_List"}"#)
+        #expect(asked.json["trace"]?["credential"]?["readableName"] == .string("a member of the group 'ops-group'"), "\(asked.text)")
+        #expect(asked.json["trace"]?["matchedUsers"]?.arrayValue?.first?["matchedBy"] == .string("group membership"))
+    }
+
     @Test func whatIfAnswersWithoutChangingAnything() throws {
         let server = try startServer()
         defer { server.stop() }

@@ -103,3 +103,46 @@ def test_other_clients_still_get_the_iot_central_404_at_the_root(session_mock):
     # The explorer is a control-plane page: refused to a rebound host name like any control call.
     refused = requests.get(session_mock.url + "/_mock/explorer", headers={"Host": "rebound.evil.example"}, timeout=10)
     assert refused.status_code == 403
+
+
+def test_with_a_control_key_the_page_loads_and_works_once_the_key_is_typed(browser):
+    mock = start_mock("--in-memory", "--quiet", "--control-key", "s3cret")
+    try:
+        # The page itself holds no data: a browser, which cannot send the key when it navigates, gets it.
+        assert requests.get(mock.url + "/_mock/explorer", timeout=10).status_code == 200
+        assert requests.get(mock.url + "/_mock/journal", timeout=10).status_code == 401
+        requests.get(f"{mock.api}/users?api-version=2022-07-31", headers={"Authorization": "SharedAccessSignature nope"}, timeout=10)
+        wait = WebDriverWait(browser, 15)
+        browser.get(mock.url + "/_mock/explorer")
+        key = wait.until(EC.visibility_of_element_located((By.ID, "key")))
+        key.send_keys("s3cret")
+        browser.find_element(By.ID, "key-save").click()
+        row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#entries tbody tr.row-unauthenticated")))
+        assert "401" in row.text
+    finally:
+        mock.process.terminate()
+        mock.process.wait(timeout=10)
+
+
+def test_rows_of_another_view_never_mix_in(browser):
+    """Switching application while requests pour into the first: the second's table shows only its own rows."""
+    mock = start_mock("--in-memory", "--quiet")
+    try:
+        other = requests.post(f"{mock.url}/_mock/apps", json={"subdomain": "other"}, timeout=10).json()
+        wait = WebDriverWait(browser, 15)
+        browser.get(mock.url + "/_mock/explorer")
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#app option[value='%s']" % other["id"])))
+        for _ in range(30):
+            requests.get(f"{mock.api}/roles?api-version=2022-07-31", headers={"Authorization": mock.token}, timeout=10)
+        Select(browser.find_element(By.ID, "app")).select_by_value(other["id"])
+        for _ in range(30):
+            requests.get(f"{mock.api}/roles?api-version=2022-07-31", headers={"Authorization": mock.token}, timeout=10)
+        import time
+        time.sleep(2.5)
+        assert browser.find_elements(By.CSS_SELECTOR, "#entries tbody tr") == []
+        # And the page opened on the other application's own host name selects it.
+        browser.get(mock.url.replace("127.0.0.1", "other.localhost") + "/_mock/explorer")
+        wait.until(lambda driver: driver.find_element(By.ID, "app").get_attribute("value") == other["id"])
+    finally:
+        mock.process.terminate()
+        mock.process.wait(timeout=10)

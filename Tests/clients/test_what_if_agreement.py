@@ -57,3 +57,33 @@ def test_what_if_and_real_calls_agree_for_every_operation(session_mock):
             assert expected[row["access"]] == asked["decision"], (name, row["operationId"], row["access"], asked["decision"])
     assert compared == 3 * len(operations)
     print(f"\nwhat-if agreed with {compared} real calls ({len(operations)} operations x {len(ROLES)} roles)")
+
+
+def test_what_if_agrees_on_requests_refused_before_the_caller_is_asked(session_mock):
+    """Odd paths and methods, sent raw (Python requests would normalise some), against what-if with the same text."""
+    import socket
+    mock = session_mock
+    port = int(mock.url.rsplit(":", 1)[1])
+    for method, path in [("GET", "/api//users"), ("GET", "/api/users/%zz"), ("get", "/api/users"), ("GET", "/api/nothing/here"),
+                         ("DELETE", "/api/roles"), ("GET", "/api/users?api-version=1999-01-01"), ("GET", "/api/" + "x" * 5000)]:
+        target = path if "?" in path else f"{path}?api-version={VERSION}"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {mock.token}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        real = int(data.split(b" ", 2)[1])
+        what_if = requests.post(f"{mock.url}/_mock/apps/iotc-mock/authorize",
+                                json={"authorization": mock.token, "method": method, "path": target}, timeout=10).json()
+        assert what_if["status"] == real and what_if["decision"] == "none", (method, path[:40], real, what_if)
+
+
+def test_the_journal_command_escapes_what_clients_sent(session_mock):
+    import subprocess
+    from conftest import BINARY
+    mock = session_mock
+    forged = "/api/users/x%0a14:00:00%20200%20allowed%20GET%20/api/FAKE%1b%5b31mRED?api-version=2022-07-31"
+    requests.get(mock.url + forged, headers={"Authorization": mock.token}, timeout=10)
+    out = subprocess.run([str(BINARY), "journal", "--url", mock.url, "--limit", "1"],
+                         capture_output=True, text=True, timeout=30).stdout
+    assert out.count("\n") == 1 and "\x1b" not in out and "\\x0A14:00:00" in out, out
