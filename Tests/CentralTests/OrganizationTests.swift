@@ -174,7 +174,7 @@ import Testing
         #expect(h.call("GET", "organizations/seattle", token: orgAdmin).status == 200)
         let sibling = h.call("GET", "organizations/oregon", token: orgAdmin)
         #expect(sibling.status == 403)
-        #expect(sibling.json["error"]?["message"]?.stringValue?.contains("outside the organization washington and below") == true)
+        #expect(sibling.json["error"]?["message"]?.stringValue?.contains("outside the organization 'washington' and below") == true)
         #expect(h.call("GET", "organizations/us", token: orgAdmin).status == 403)
         #expect(h.call("GET", "organizations/nowhere", token: orgAdmin).status == 404)
     }
