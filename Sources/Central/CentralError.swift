@@ -99,7 +99,7 @@ public struct CentralError: Error, Sendable, Equatable {
     }
 
     /// 400 for a body that names a role, organization or parent that does not exist. The one public report of a
-    /// missing reference (MicrosoftDocs/azure-docs issue 110004: a device naming an organization) got 400; the code
+    /// missing reference (https://github.com/MicrosoftDocs/azure-docs/issues/110004: a device naming an organization) got 400; the code
     /// is assumed (docs/fidelity.md).
     public static func missingReference(_ message: String) -> CentralError {
         CentralError(status: 400, code: "InvalidBody", message: message)
