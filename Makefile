@@ -116,9 +116,10 @@ fuzz: deps
 	Fuzz/build.sh
 	Fuzz/run.sh $(FUZZ_SECONDS)
 
-# Throughput, latency, start-up time, memory and size of the `make dist` binary, written to BENCHMARKS.md.
+# Throughput, latency, start-up time, memory and size of the `make dist` binary, side by side with nginx (the ceiling),
+# written to BENCHMARKS.md.
 bench: deps
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = "0" ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } || { echo "run: sudo apt-get install -y wrk"; exit 1; }
+	$(call apt_install,wrk nginx-light openssl)
 	release/dist.sh
 	python3 bench/bench.py
 

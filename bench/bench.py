@@ -1,9 +1,11 @@
 """make bench: measures the release binary and writes BENCHMARKS.md. A benchmark, not a test: it asserts nothing,
 it reports figures and compares them with the targets set for the project."""
+import contextlib
 import datetime
 import os
 import platform
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -18,6 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, "dist", "latest", "iotc-mock")
 ROLES = "/api/roles?api-version=2022-07-31"
 DURATION = int(os.environ.get("BENCH_SECONDS", "8"))
+# Connection counts of the side-by-side runs against nginx, the ceiling.
+CEILING_CONNECTIONS = (1, 64, 256, 1024)
 PROFILING_NOTES = """## What profiling found
 
 The first run missed three targets; `perf record -g` against the server under `wrk` showed why:
@@ -94,12 +98,83 @@ def wrk(url, connections, headers=(), script=None, env=None):
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50": latency(50), "p99": latency(99),
         "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
     }
+
+
+@contextlib.contextmanager
+def nginx_ceiling(token, body):
+    """nginx (from Debian) on two free ports, http and https (an ECDSA P-256 certificate, as the mock's), answering
+    GET /api/roles with `body` after the same exact Authorization check (401 otherwise): the ceiling a server on
+    this machine can reach for this exchange. Yields (http port, https port)."""
+    folder = tempfile.mkdtemp(prefix="iotc-mock-bench-nginx-")
+    http_port, https_port = free_port(), free_port()
+    with open(os.path.join(folder, "roles.json"), "wb") as f:
+        f.write(body)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-subj", "/CN=localhost", "-days", "2", "-keyout", os.path.join(folder, "key.pem"),
+                    "-out", os.path.join(folder, "cert.pem")], check=True, capture_output=True)
+    quoted = token.replace("\\", "\\\\").replace('"', '\\"')
+    config = f"""
+daemon off;
+worker_processes auto;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 8192; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path {folder}/body; proxy_temp_path {folder}/proxy; fastcgi_temp_path {folder}/fastcgi;
+  uwsgi_temp_path {folder}/uwsgi; scgi_temp_path {folder}/scgi;
+  server {{
+    listen 127.0.0.1:{http_port};
+    listen 127.0.0.1:{https_port} ssl;
+    ssl_certificate {folder}/cert.pem;
+    ssl_certificate_key {folder}/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location = /api/roles {{
+      if ($http_authorization != "{quoted}") {{ return 401; }}
+      default_type "application/json; charset=utf-8";
+      root {folder};
+      try_files /roles.json =404;
+    }}
+  }}
+}}
+"""
+    with open(os.path.join(folder, "nginx.conf"), "w") as f:
+        f.write(config)
+    process = subprocess.Popen(["nginx", "-c", os.path.join(folder, "nginx.conf"), "-p", folder],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", http_port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start: " + open(os.path.join(folder, "error.log")).read())
+                time.sleep(0.05)
+        yield http_port, https_port
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def roles_body(port, token):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(f"GET {ROLES} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return data.split(b"\r\n\r\n", 1)[1]
 
 
 def machine():
@@ -113,8 +188,11 @@ def machine():
 
 
 def main():
-    if not shutil.which("wrk"):
-        sys.exit("wrk is missing: make bench installs it")
+    if not shutil.which("wrk") or not shutil.which("nginx"):
+        sys.exit("wrk or nginx is missing: make bench installs them")
+    # wrk opens up to 1,024 connections (and the servers as many): raise the descriptor limit to the hard limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     results = {"binary_bytes": os.path.getsize(BINARY)}
     archive = [name for name in os.listdir(os.path.join(ROOT, "dist")) if name.endswith(".tar.gz")]
     results["archive_bytes"] = max((os.path.getsize(os.path.join(ROOT, "dist", name)) for name in archive), default=0)
@@ -144,6 +222,17 @@ def main():
     sampling[0] = False
     sampler.join()
     results["load_rss"] = peak[0]
+    # Side by side with the ceiling, in the same run: nginx, then iotc-mock, at each connection count.
+    ceiling = []
+    with nginx_ceiling(token, roles_body(port, token)) as (nginx_http, nginx_https):
+        for scheme, nginx_port in (("http", nginx_http), ("https", nginx_https)):
+            for connections in CEILING_CONNECTIONS:
+                top = wrk(f"{scheme}://127.0.0.1:{nginx_port}{ROLES}", connections, [f"Authorization: {token}"])
+                mock = wrk(f"{scheme}://127.0.0.1:{port}{ROLES}", connections, [f"Authorization: {token}"])
+                ceiling.append((scheme, connections, top, mock))
+                print(f"{scheme} c={connections}: nginx {top['rps']:.0f} req/s, iotc-mock {mock['rps']:.0f} req/s "
+                      f"({mock['rps'] / top['rps']:.2f}x), iotc-mock errors {mock['non2xx'] + mock['socket_errors']}", flush=True)
+    results["ceiling"] = ceiling
     stop(process)
 
     results["first_200"] = statistics.median(first_200_ms(token) for _ in range(7))
@@ -177,6 +266,19 @@ def write_report(rows, results):
     ]
     for scheme, case, connections, r in rows:
         lines.append(f"| {scheme} | {case} | {connections} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} |")
+    lines += [
+        "",
+        "Against the ceiling: nginx (Debian's, `worker_processes auto`) answering the same body of `GET /api/roles` after",
+        "the same exact `Authorization` check, over http and https (ECDSA P-256), measured in the same run just before",
+        "iotc-mock at each connection count. Errors are non-2xx answers (503 past iotc-mock's connection limit) plus socket",
+        "errors.",
+        "",
+        "| scheme | connections | nginx req/s | iotc-mock req/s | ratio | nginx p50 / p99 (ms) | iotc-mock p50 / p99 (ms) | iotc-mock errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scheme, connections, top, mock in results["ceiling"]:
+        lines.append(f"| {scheme} | {connections:,} | {top['rps']:,.0f} | {mock['rps']:,.0f} | {mock['rps'] / top['rps']:.2f} | "
+                     f"{top['p50']:.2f} / {top['p99']:.2f} | {mock['p50']:.2f} / {mock['p99']:.2f} | {mock['non2xx'] + mock['socket_errors']:,} |")
     c = results["creations"]
     lines += [
         "",
