@@ -201,9 +201,10 @@ public final class CentralService: Sendable {
                 trace.decision = .unauthenticated
                 trace.reason = trace.credentialProblem
                 outcome.trace = trace
-                // Who the header claims to be, unverified: so a token's 401s can be found by its name.
+                // Who the header claims to be, so a token's 401s can be found by its name; marked as a claim, since a
+                // forged token can name anyone.
                 if let credential = trace.credential, credential.tokenID != nil || credential.principalName != nil || credential.objectId != nil {
-                    outcome.principalName = credential.readableName
+                    outcome.principalName = credential.readableName + " (claimed, not verified)"
                 }
                 throw error
             }
