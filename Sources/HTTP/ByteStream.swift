@@ -34,6 +34,8 @@ protocol ByteStream: AnyObject, Sendable {
     func finish(lingerSeconds: Double, maxDrainBytes: Int)
     /// Wakes any blocked read or write from another thread; they then report end/failure.
     func interrupt()
+    /// Whether input is waiting, or arrives within `milliseconds` (the server's stop wake-up is not watched).
+    func awaitsInput(milliseconds: Int32) -> Bool
     /// Releases the connection. Called exactly once, last.
     func close()
 }
@@ -57,6 +59,15 @@ final class SocketStream: ByteStream {
             if ready == 0 { return .timedOut }
             if fds[0].revents == 0 && fds[1].revents != 0 { return .interrupted }
             return nil  // readable, hung up or failed: the read tells which
+        }
+    }
+
+    func awaitsInput(milliseconds: Int32) -> Bool {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let ready = poll(&pfd, 1, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            return ready > 0
         }
     }
 

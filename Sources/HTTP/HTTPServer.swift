@@ -227,6 +227,9 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// How long a connection that has sent nothing is watched once more, when the end of a stop wakes it, before
+    /// it closes: a request already on its way is answered (503) instead of meeting a closed socket.
+    static let lastLookMilliseconds: Int32 = 100
     /// How long idle keep-alive connections may still send a request (answered 503) after a graceful stop began.
     static let idleDrainSeconds = 1.0
     /// How long connections accepted at the very end may take to send their request before they close.
@@ -596,6 +599,10 @@ public final class HTTPServer: Sendable {
                 parser.append(chunk[0..<min(count, chunk.count)])
             case .timedOut where deadline != nil:
                 continue  // the deadline check above answers 408
+            case .interrupted where parser.bufferedByteCount == 0 && stream.awaitsInput(milliseconds: Self.lastLookMilliseconds):
+                // The stop woke a connection that had sent nothing, but its request is arriving (a client that
+                // connected at the very end): read it, and it is answered 503, rather than closing under it.
+                continue
             default:
                 // A stop ended the reads of a request still arriving: it is answered rather than dropped.
                 if draining.load(ordering: .sequentiallyConsistent) && parser.bufferedByteCount > 0 { return answerStopping(stream, headOnly: false) }

@@ -81,6 +81,7 @@ final class TLSStream: ByteStream, @unchecked Sendable {
     }
 
     func interrupt() { socket.interrupt() }
+    func awaitsInput(milliseconds: Int32) -> Bool { SSL_pending(ssl) > 0 || socket.awaitsInput(milliseconds: milliseconds) }
 
     func close() {
         SSL_free(ssl)
