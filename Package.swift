@@ -18,7 +18,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL",
             providers: [.apt(["libssl-dev"])]),
-        .target(name: "HTTP", dependencies: ["COpenSSL"], path: "Sources/HTTP"),
+        // Linux epoll(7), a header of the C library the Glibc module leaves out.
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        .target(name: "HTTP", dependencies: ["COpenSSL", "CEpoll"], path: "Sources/HTTP"),
         .target(name: "Storage", dependencies: ["CSQLite"], path: "Sources/Storage"),
         .target(name: "Central", dependencies: ["Storage", "COpenSSL"], path: "Sources/Central"),
         .target(name: "Entra", dependencies: ["COpenSSL"], path: "Sources/Entra"),

@@ -4,8 +4,9 @@ public struct HTTPServerConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     /// Port to bind; 0 lets the kernel pick a free one (read it back from `HTTPServer.port`).
     public var port: Int = 0
-    /// Connections served at once, each on its own thread. One more is answered 503 and closed.
-    public var maxConnections: Int = 128
+    /// Connections served at once (lowered to fit the descriptor limit). Past it the longest-idle connection is
+    /// evicted, or the new one answered 503 and closed.
+    public var maxConnections: Int = 10_000
     /// Request line plus header section, in bytes; larger is answered 431.
     public var maxHeaderBytes: Int = 16 * 1024
     /// Request body, in bytes; a larger `Content-Length` is answered 413 before the body is read.
