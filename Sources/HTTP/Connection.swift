@@ -438,9 +438,7 @@ final class Connection: @unchecked Sendable {
     private var requestInProgress: Bool { parser.bufferedByteCount > 0 || parser.isReadingBody }
 
     private func markEvictable(_ now: Int) {
-        guard let server else { return }
         evictableSince.store(now, ordering: .sequentiallyConsistent)
-        server.noteEvictable(fd: fd, since: now)
     }
 
     /// When the owner must hear from the connection again.

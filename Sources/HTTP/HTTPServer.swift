@@ -76,13 +76,9 @@ public final class HTTPServer: Sendable {
     private let openCount = Atomic<Int>(0)
     /// Connections past the limit being answered 503.
     private let rejectingCount = Atomic<Int>(0)
-    /// Connections that became idle, oldest first (entries go stale when the connection gets busy or closes).
-    private let evictionQueue = Mutex(EvictionQueue())
-
-    private struct EvictionQueue {
-        var entries: [(fd: Int32, since: Int)] = []
-        var head = 0
-    }
+    /// The oldest idle connections found by the last scan, newest first (entries go stale when the connection gets
+    /// busy or closes).
+    private let evictionCandidates = Mutex<[(fd: Int32, since: Int)]>([])
 
     private static let nextID = Atomic<Int>(1)
 
@@ -153,7 +149,7 @@ public final class HTTPServer: Sendable {
             readsEnded.store(false, ordering: .sequentiallyConsistent)
             aborted.store(false, ordering: .sequentiallyConsistent)
             boundPort.store(port, ordering: .sequentiallyConsistent)
-            evictionQueue.withLock { $0 = EvictionQueue() }
+            evictionCandidates.withLock { $0 = [] }
             // Running before the listener is armed: its first connection may be accepted at once.
             s = State(phase: .running, listener: nil, port: port)
             guard let listener = engine.addListener(fd: listenFD, server: self) else {
@@ -296,37 +292,29 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Records that the connection on `fd` became idle (or began a head) at `since`.
-    func noteEvictable(fd: Int32, since: Int) {
-        evictionQueue.withLock { queue in
-            queue.entries.append((fd, since))
-            let live = queue.entries.count - queue.head
-            if live > 2 * max(64, openCount.load(ordering: .relaxed)), let engine = EventEngine.shared {
-                // Drop the entries of connections that got busy or closed since.
-                queue.entries = queue.entries[queue.head...].filter { engine.connection($0.fd)?.evictableSince.load(ordering: .sequentiallyConsistent) == $0.since }
-                queue.head = 0
-            } else if queue.head > 1024 && queue.head * 2 > queue.entries.count {
-                queue.entries.removeFirst(queue.head)
-                queue.head = 0
-            }
-        }
-    }
-
     /// Closes this server's connection that has been idle (or sending an incomplete head) the longest, if it has
     /// been so for `minimumEvictionAge`. False when there is none.
+    ///
+    /// Requests pay nothing for this (a connection only stores when it became idle, in an atomic): the oldest
+    /// candidates are found by a scan of the connections when the server is full, and the 64 oldest kept for the
+    /// next evictions.
     private func evictOldest(engine: EventEngine) -> Bool {
         let now = monotonicNanos()
+        let oldEnough = now - nanos(Self.minimumEvictionAge)
         for _ in 0..<16 {
-            let candidate = evictionQueue.withLock { queue -> (fd: Int32, since: Int)? in
-                while queue.head < queue.entries.count {
-                    let entry = queue.entries[queue.head]
-                    guard engine.connection(entry.fd)?.evictableSince.load(ordering: .sequentiallyConsistent) == entry.since else {
-                        queue.head += 1
-                        continue
+            let candidate = evictionCandidates.withLock { cached -> (fd: Int32, since: Int)? in
+                for pass in 0..<2 {
+                    while let entry = cached.popLast() {
+                        if engine.connection(entry.fd)?.evictableSince.load(ordering: .sequentiallyConsistent) == entry.since { return entry }
                     }
-                    guard now - entry.since >= nanos(Self.minimumEvictionAge) else { return nil }
-                    queue.head += 1
-                    return entry
+                    guard pass == 0 else { break }
+                    var found: [(fd: Int32, since: Int)] = []
+                    engine.forEachConnection { connection in
+                        let since = connection.evictableSince.load(ordering: .sequentiallyConsistent)
+                        if since > 0 && since <= oldEnough && connection.belongs(to: id) { found.append((connection.fd, since)) }
+                    }
+                    // Newest first, so that popLast takes the oldest.
+                    cached = Array(found.sorted { $0.since < $1.since }.prefix(64).reversed())
                 }
                 return nil
             }

@@ -22,8 +22,9 @@ public struct MockServerConfiguration: Sendable {
     /// The most role assignments the users of one application may hold together (`--max-role-assignments`,
     /// `IOTC_MOCK_MAX_ROLE_ASSIGNMENTS`; default 200, assumed: see docs/fidelity.md).
     public var maxRoleAssignments: Int = 200
-    /// Connections served at once.
-    public var maxConnections: Int = 128
+    /// Connections open at once on each port (lowered to fit the process's descriptor limit); past it the
+    /// longest-idle connection is closed to make room, or the new one is answered 503.
+    public var maxConnections: Int = 10_000
     /// Seconds a read may wait before the connection is closed.
     public var readTimeout: Double = 30
 
