@@ -269,6 +269,12 @@ public final class MockServer: Sendable {
     /// The bound port (the chosen one when configured with 0).
     public var port: Int { server.port }
 
+    /// Connections served at once on each port: `configuration.maxConnections`, lowered to fit the descriptor limit.
+    public var maxConnections: Int { server.maxConnections }
+
+    /// The process's descriptor limit, raised to its hard limit (at most 1,048,576) when the first server started.
+    public static var descriptorLimit: Int? { HTTPServer.descriptorLimit }
+
     /// `http://host:port`, with IPv6 hosts in brackets (a wildcard address shown as the loopback address).
     public var baseURL: String { "http://" + Self.authority(host: configuration.host, port: port) }
 

@@ -68,6 +68,9 @@ struct Options: ParsableArguments {
     @Option(help: "Seconds a stop on SIGINT or SIGTERM lets requests in progress finish (later ones get 503). [env: IOTC_MOCK_STOP_GRACE] (default: 10)")
     var stopGrace: Int?
 
+    @Option(help: "Connections open at once on each port; past it the longest-idle one is closed to make room, else 503. [env: IOTC_MOCK_MAX_CONNECTIONS] (default: 10000, lowered to fit the descriptor limit)")
+    var maxConnections: Int?
+
     @Flag(help: "Stop (as on SIGTERM) when the process that started this one ends, so a crashed test runner leaves no server behind. [env: IOTC_MOCK_EXIT_WITH_PARENT=1]")
     var exitWithParent = false
 
@@ -105,6 +108,9 @@ struct Options: ParsableArguments {
         }
         if let value = try Self.integer(stopGrace, "IOTC_MOCK_STOP_GRACE", in: 0...600, what: "the stop grace period in seconds") {
             configuration.stopGraceSeconds = value
+        }
+        if let value = try Self.integer(maxConnections, "IOTC_MOCK_MAX_CONNECTIONS", in: 1...1_000_000, what: "the connection limit") {
+            configuration.maxConnections = value
         }
         if let value = try Self.integer(maxRoleAssignments, "IOTC_MOCK_MAX_ROLE_ASSIGNMENTS", in: 1...1_000_000, what: "the role assignment limit") {
             configuration.maxRoleAssignments = value
@@ -178,7 +184,11 @@ struct Serve: ParsableCommand {
             FileHandle.standardError.write(Data("iotc-mock: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        if configuration.logFormat != nil {
+            FileHandle.standardError.write(Data("iotc-mock: up to \(server.maxConnections) connections per port (descriptor limit \(MockServer.descriptorLimit ?? 0))\n".utf8))
+        }
         FileHandle.standardOutput.write(Data((server.readyLine() + "\n").utf8))
+        ResidentMemory.releaseStartUpPages()
         termination.wait()
         signalSources.forEach { $0.cancel() }
         // Requests in progress are answered first, for up to the grace period (and what begins meanwhile gets 503);

@@ -200,6 +200,38 @@ private func errorReply(_ status: Int, _ reason: String) -> String {
         #expect(try first.readResponse() == echo("GET", "/2"))
     }
 
+    /// When full, the connection idle the longest makes room once it has been idle for the minimum age.
+    @Test func whenFullTheLongestIdleConnectionMakesRoomOnceOldEnough() throws {
+        let server = try startServer { $0.maxConnections = 2 }
+        defer { server.stop() }
+        let oldest = try RawClient(port: server.port)
+        usleep(50_000)
+        let younger = try RawClient(port: server.port)
+        usleep(UInt32(HTTPServer.minimumEvictionAge * 1_000_000) + 200_000)
+        let next = try RawClient(port: server.port)
+        try next.send("GET /n HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try next.readResponse() == echo("GET", "/n"))
+        #expect(try oldest.isClosedByServer())
+        try younger.send("GET /y HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try younger.readResponse() == echo("GET", "/y"))
+    }
+
+    /// Slowloris at scale: two hundred heads trickling at once are each cut at the header deadline (408), and a
+    /// normal client is served meanwhile.
+    @Test func manySlowHeadsAreEachCutAtTheDeadlineWhileOthersAreServed() throws {
+        let server = try startServer { $0.headerTimeout = 0.5; $0.readTimeout = 5 }
+        defer { server.stop() }
+        let slow = try (0..<200).map { _ in try RawClient(port: server.port) }
+        for client in slow { try client.send("GET /slow HTTP/1.1\r\nX-Slow: ") }
+        let started = Date()
+        let normal = try RawClient(port: server.port)
+        try normal.send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try normal.readResponse() == echo("GET", "/fast"))
+        #expect(Date().timeIntervalSince(started) < 0.4)
+        for client in slow { #expect(try client.readToEnd() == errorReply(408, "Request Timeout")) }
+        #expect(Date().timeIntervalSince(started) < 2)
+    }
+
     @Test func survivesClientsThatVanish() throws {
         let server = try startServer()
         defer { server.stop() }
