@@ -119,7 +119,7 @@ fuzz: deps
 # Throughput, latency, start-up time, memory and size of the `make dist` binary, side by side with nginx (the ceiling),
 # written to BENCHMARKS.md.
 bench: deps
-	$(call apt_install,wrk nginx-light openssl)
+	$(call apt_install,wrk nginx-light openssl linux-perf)
 	release/dist.sh
 	python3 bench/bench.py
 

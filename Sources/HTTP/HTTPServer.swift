@@ -242,6 +242,11 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Connections open now, those being refused included.
+    var openConnectionCount: Int {
+        openCount.load(ordering: .sequentiallyConsistent) + rejectingCount.load(ordering: .sequentiallyConsistent)
+    }
+
     private func openConnections(except me: Connection?) -> Int {
         openCount.load(ordering: .sequentiallyConsistent) + rejectingCount.load(ordering: .sequentiallyConsistent) - (me == nil ? 0 : 1)
     }

@@ -188,7 +188,7 @@ struct Serve: ParsableCommand {
             FileHandle.standardError.write(Data("iotc-mock: up to \(server.maxConnections) connections per port (descriptor limit \(MockServer.descriptorLimit ?? 0))\n".utf8))
         }
         FileHandle.standardOutput.write(Data((server.readyLine() + "\n").utf8))
-        ResidentMemory.releaseStartUpPages()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) { ResidentMemory.releaseStartUpPages() }
         termination.wait()
         signalSources.forEach { $0.cancel() }
         // Requests in progress are answered first, for up to the grace period (and what begins meanwhile gets 503);

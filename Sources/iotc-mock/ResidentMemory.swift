@@ -3,7 +3,8 @@ import Glibc
 #endif
 import Foundation
 
-/// Gives back the pages of the executable that only start-up used.
+/// Gives back the pages of the executable that only start-up used (`serve` calls it one second after the ready
+/// line, so the first requests do not wait for it).
 enum ResidentMemory {
     /// Asks the kernel to drop the executable's read-only and code pages from this process's resident set
     /// (`madvise(MADV_PAGEOUT)`, Linux 5.4 and later; see madvise(2)). They stay in the page cache, so the code that
