@@ -19,8 +19,20 @@ public enum APIVersion: String, Sendable, CaseIterable, Comparable {
     public var hasADGroupUsers: Bool { self != .v1_0 }
     /// Whether role assignments may name an `organization` (the IoT Central REST API reference: not in 1.0 nor 2021-04-30-preview).
     public var hasOrganizations: Bool { self != .v1_0 && self != .v2021_04_30_preview }
-    /// Whether `GET /users` takes `maxpagesize` (the IoT Central REST API reference: 2022-10-31-preview).
+    /// Whether `GET /users`, `GET /devices` and `GET /deviceTemplates` take `maxpagesize` (the IoT Central REST API
+    /// reference: 2022-10-31-preview).
     public var hasUserMaxPageSize: Bool { self == .v2022_10_31_preview }
+    /// The query options `GET /devices` and `GET /deviceTemplates` take in this version besides `maxpagesize`: `$filter`,
+    /// `$top`, `$orderby` (1.1-preview, 1.2-preview, 2022-06-30-preview) or `filter`, `orderby` (2022-10-31-preview).
+    public var deviceListOptions: [String] {
+        switch self {
+        case .v1_1_preview, .v1_2_preview, .v2022_06_30_preview: ["$filter", "$top", "$orderby"]
+        case .v2022_10_31_preview: ["filter", "orderby"]
+        default: []
+        }
+    }
+    /// Whether the device operations take `expand` (2022-10-31-preview).
+    public var hasDeviceExpand: Bool { self == .v2022_10_31_preview }
 
     /// The version an `api-version` value names: one of the eight, or `preview`, the 2021-04-30-preview spec's own
     /// default (`info.version` and the `api-version` parameter's default there; Azure CLI's IoT extension sends it).

@@ -73,8 +73,8 @@ extension CentralService {
         return Reply(status: 200, body: updated.json)
     }
 
-    /// Organizations_Remove: refused with 422 `OrganizationInUse` while it has children, or users or API tokens
-    /// with a role on it (the 2022-07-31 spec asks for a clear refusal; status and code assumed).
+    /// Organizations_Remove: refused with 422 `OrganizationInUse` while it has children, users or API tokens with a
+    /// role on it, or devices (the 2022-07-31 spec asks for a clear refusal; status and code assumed).
     func removeOrganization(_ context: RequestContext) throws -> Reply {
         let (existing, tree) = try existingOrganization(context)
         try requireVisible(existing.id, context: context, tree: tree)
@@ -82,11 +82,12 @@ extension CentralService {
             guard try store.deleteOrganization(appID: context.application.id, id: existing.id) else {
                 throw CentralError.notFound("organization", id: existing.id)
             }
-        } catch CentralStore.OrganizationConflict.inUse(let children, let users, let tokens) {
+        } catch CentralStore.OrganizationConflict.inUse(let children, let users, let tokens, let devices) {
             var parts: [String] = []
             if !children.isEmpty { parts.append("child organizations (\(children.joined(separator: ", ")))") }
             if !users.isEmpty { parts.append("users with a role on it (\(users.joined(separator: ", ")))") }
             if !tokens.isEmpty { parts.append("API tokens with a role on it (\(tokens.joined(separator: ", ")))") }
+            if !devices.isEmpty { parts.append("devices in it (\(devices.joined(separator: ", ")))") }
             throw CentralError.unprocessable(
                 code: "OrganizationInUse",
                 "The organization '\(existing.id)' cannot be deleted while it has \(parts.joined(separator: " and ")). Move or delete those first.")

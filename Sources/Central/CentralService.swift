@@ -274,6 +274,17 @@ public final class CentralService: Sendable {
         case "Organizations_Create": try createOrganization(context)
         case "Organizations_Update": try updateOrganization(context)
         case "Organizations_Remove": try removeOrganization(context)
+        case "DeviceTemplates_List": try listDeviceTemplates(context)
+        case "DeviceTemplates_Get", "DeviceTemplates_GetMerged": try getDeviceTemplate(context)
+        case "DeviceTemplates_Create": try createDeviceTemplate(context)
+        case "DeviceTemplates_Update": try updateDeviceTemplate(context)
+        case "DeviceTemplates_Remove": try removeDeviceTemplate(context)
+        case "DeviceTemplates_ListDevices": try listTemplateDevices(context)
+        case "Devices_List": try listDevices(context)
+        case "Devices_Get": try getDevice(context)
+        case "Devices_Create": try createDevice(context)
+        case "Devices_Update": try updateDevice(context)
+        case "Devices_Remove": try removeDevice(context)
         default: throw CentralError.internalError("No handler for \(context.operation.operationID).")
         }
     }
@@ -309,7 +320,7 @@ public final class CentralService: Sendable {
         var members: [(String, JSONValue)] = [("value", .array(items))]
         if let next {
             var link = "\(context.request.baseURL)/api/\(context.request.pathSegments.joined(separator: "/"))?api-version=\(context.version.rawValue)"
-            if context.operation.operationID == "Users_List", context.version.hasUserMaxPageSize,
+            if ["Users_List", "Devices_List", "DeviceTemplates_List"].contains(context.operation.operationID), context.version.hasUserMaxPageSize,
                let size = context.request.queryValues("maxpagesize").last { link += "&maxpagesize=\(size)" }
             link += "&$skiptoken=\(next)"
             members.append(("nextLink", .string(link)))

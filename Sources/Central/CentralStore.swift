@@ -71,6 +71,33 @@ public final class CentralStore: Sendable {
         ALTER TABLE api_tokens ADD COLUMN secret_hash BLOB NOT NULL DEFAULT x'';
         ALTER TABLE applications ADD COLUMN fixture_token_hashes TEXT;
         """,
+        // Device templates (the document as sent, without its read-only members) and devices; a device's
+        // organizations are a JSON array, as role assignments are.
+        """
+        CREATE TABLE device_templates (
+            seq INTEGER PRIMARY KEY,
+            app_id TEXT NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            document TEXT NOT NULL,
+            etag TEXT NOT NULL,
+            UNIQUE (app_id, id)
+        );
+        CREATE TABLE devices (
+            seq INTEGER PRIMARY KEY,
+            app_id TEXT NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            template TEXT,
+            enabled INTEGER NOT NULL,
+            simulated INTEGER NOT NULL,
+            provisioned INTEGER NOT NULL,
+            organizations TEXT NOT NULL,
+            edge INTEGER NOT NULL DEFAULT 0,
+            etag TEXT NOT NULL,
+            UNIQUE (app_id, id)
+        );
+        CREATE INDEX devices_by_template ON devices (app_id, template);
+        """,
     ]
 
     /// Migration 3 in Swift: every token of an older data folder gets the hash of the secret its string carries
@@ -167,7 +194,7 @@ public final class CentralStore: Sendable {
         let app = fixture.application
         return try database.transaction { tx -> Set<String>? in
             guard let row = try tx.query("SELECT fixture_token_hashes FROM applications WHERE id = ?", [.text(app.id)]).first else { return nil }
-            for table in ["users", "api_tokens", "organizations", "roles"] {
+            for table in Self.applicationTables {
                 try tx.query("DELETE FROM \(table) WHERE app_id = ?", [.text(app.id)])
             }
             var kept = Set<String>()
@@ -187,10 +214,14 @@ public final class CentralStore: Sendable {
         }
     }
 
+    /// The tables that hold an application's contents, in the order they are emptied (devices before the
+    /// templates and organizations they name).
+    static let applicationTables = ["devices", "device_templates", "users", "api_tokens", "organizations", "roles"]
+
     /// Deletes an application and everything in it; returns whether it existed.
     public func deleteApplication(id: String) throws -> Bool {
         try database.transaction { tx in
-            for table in ["users", "api_tokens", "organizations", "roles"] {
+            for table in Self.applicationTables {
                 try tx.query("DELETE FROM \(table) WHERE app_id = ?", [.text(id)])
             }
             return try !tx.query("DELETE FROM applications WHERE id = ? RETURNING id", [.text(id)]).isEmpty
@@ -281,8 +312,8 @@ public final class CentralStore: Sendable {
         case parentMissing(String)
         /// The new parent is the organization itself or one of its descendants.
         case cycle(parent: String)
-        /// The organization still has children, or users or API tokens with roles on it (up to 5 ids each).
-        case inUse(children: [String], users: [String], apiTokens: [String])
+        /// The organization still has children, users or API tokens with roles on it, or devices (up to 5 ids each).
+        case inUse(children: [String], users: [String], apiTokens: [String], devices: [String])
     }
 
     /// Creates the organization or replaces the one with the same id, in one transaction.
@@ -318,8 +349,11 @@ public final class CentralStore: Sendable {
                 "SELECT id FROM organizations WHERE app_id = ? AND parent = ? ORDER BY rowid LIMIT 5", [.text(appID), .text(id)]).compactMap { $0[0].text }
             let users = try tx.query(Self.referencing("users"), [.text(appID), .text(id)]).compactMap { $0[0].text }
             let tokens = try tx.query(Self.referencing("api_tokens"), [.text(appID), .text(id)]).compactMap { $0[0].text }
-            guard children.isEmpty && users.isEmpty && tokens.isEmpty else {
-                throw OrganizationConflict.inUse(children: children, users: users, apiTokens: tokens)
+            let devices = try tx.query(
+                "SELECT id FROM devices WHERE app_id = ? AND EXISTS (SELECT 1 FROM json_each(devices.organizations) WHERE value = ?2) ORDER BY seq LIMIT 5",
+                [.text(appID), .text(id)]).compactMap { $0[0].text }
+            guard children.isEmpty && users.isEmpty && tokens.isEmpty && devices.isEmpty else {
+                throw OrganizationConflict.inUse(children: children, users: users, apiTokens: tokens, devices: devices)
             }
             try tx.query("DELETE FROM organizations WHERE app_id = ? AND id = ?", [.text(appID), .text(id)])
             return true
@@ -454,7 +488,7 @@ public final class CentralStore: Sendable {
     }
 
     /// One page of the items for which `isIncluded` holds, after the cursor `after`: `sql` selects `seq` first.
-    private func filteredPage<T>(
+    func filteredPage<T>(
         _ sql: String, appID: String, after: Int64, limit: Int, map: (SQLiteRow) -> T, where isIncluded: (T) -> Bool
     ) throws -> (items: [T], next: Int64?) {
         var items: [T] = []
@@ -543,7 +577,7 @@ public final class CentralStore: Sendable {
     }
 
     /// Runs a keyset-paged query whose first column is `seq`; fetches one extra row to know whether more follow.
-    private func page<T>(_ sql: String, appID: String, after: Int64, limit: Int, _ map: (SQLiteRow) -> T) throws -> (items: [T], next: Int64?) {
+    func page<T>(_ sql: String, appID: String, after: Int64, limit: Int, _ map: (SQLiteRow) -> T) throws -> (items: [T], next: Int64?) {
         let rows = try database.query(sql, [.text(appID), .integer(after), .integer(Int64(limit) + 1)])
         let pageRows = rows.prefix(limit)
         let next = rows.count > limit ? pageRows.last?[0].integer : nil

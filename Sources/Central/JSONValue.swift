@@ -86,6 +86,25 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// The string, or nil for any other kind.
+    /// This value with `patch` applied as a JSON merge patch (RFC 7396): members of an object patch replace, or
+    /// with null remove, the members of an object; any other patch replaces the value.
+    public func merging(_ patch: JSONValue) -> JSONValue {
+        guard case .object(let changes) = patch else { return patch }
+        var members: [(String, JSONValue)] = []
+        if case .object(let current) = self { members = current }
+        for (name, change) in changes {
+            let index = members.firstIndex { $0.0 == name }
+            if change == .null {
+                if let index { members.remove(at: index) }
+            } else if let index {
+                members[index].1 = members[index].1.merging(change)
+            } else {
+                members.append((name, JSONValue.null.merging(change)))
+            }
+        }
+        return .object(members)
+    }
+
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     /// The elements, or nil for any other kind.
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }

@@ -29,6 +29,31 @@ public enum Validation {
             && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
+    /// A device id as IoT Hub takes it ("Understand the identity registry in your IoT hub": a case-sensitive string
+    /// of up to 128 ASCII letters, digits and `- . % _ * ? ! ( ) , : = @ $ '`).
+    public static func isDeviceID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        let specials = Set("-.%_*?!(),:=@$'".utf8)
+        return !bytes.isEmpty && bytes.count <= 128 && text != "." && text != ".."
+            && bytes.allSatisfy { isAlphanumeric($0) || specials.contains($0) }
+    }
+
+    /// A Digital Twins Model Identifier, as device template ids and DTDL `@id`s are (DTDL v2: `dtmi:` then
+    /// `:`-separated segments of letters, digits and `_` that start with a letter and do not end with `_`, then
+    /// `;` and a version from 1 to 999999999); at most 255 characters (assumed).
+    public static func isDTMI(_ text: String) -> Bool {
+        guard text.utf8.count <= 255, text.hasPrefix("dtmi:") else { return false }
+        let rest = text.dropFirst(5)
+        guard let semicolon = rest.lastIndex(of: ";") else { return false }
+        let version = rest[rest.index(after: semicolon)...]
+        guard let first = version.first, first != "0", version.count <= 9, version.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        let segments = rest[..<semicolon].split(separator: ":", omittingEmptySubsequences: false)
+        return segments.allSatisfy { segment in
+            guard let head = segment.first, head.isASCII && head.isLetter, segment.last != "_" else { return false }
+            return segment.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+        }
+    }
+
     /// An `email` where the version's spec gives it no format (1.2-preview and later, except 2021-04-30-preview):
     /// 1 to 254 bytes without control characters or spaces (assumed: an email user must be matchable to a token).
     public static func isFormatlessEmail(_ text: String) -> Bool {

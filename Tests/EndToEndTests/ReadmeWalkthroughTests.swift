@@ -45,7 +45,8 @@ struct ReadmeWalkthroughTests {
         let (status, text) = try Self.run(try Self.walkthrough("## Organizations and scoped roles"), against: server)
         #expect(status == 0)
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines.filter { $0.count == 3 } == ["200", "200", "200", "200", "403", "200", "403", "501", "403"], "\(text)")
+        #expect(lines.filter { $0.count == 3 } == ["200", "200", "200", "200", "403", "200", "403", "200", "200", "200", "403", "403"], "\(text)")
+        #expect(lines.contains("['thermostat-1']"), "\(text)")
         #expect(text.contains(#"{"value":[{"id":"washington","displayName":"Washington","parent":"us"},{"id":"seattle","displayName":"Seattle","parent":"washington"}]}"#), "\(text)")
     }
 

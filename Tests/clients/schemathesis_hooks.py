@@ -7,8 +7,9 @@ user, API token and organization stays within the run's reach, ApiTokens_Remove 
 Generated values almost never pass the rules a schema cannot express: a role id that names a role, a parent that
 exists, an expiry in the future, a user type the discriminator knows. So that creates succeed and the stateful phase
 has users, tokens and organizations to read, change and delete, half of the valid (positive) cases get such values
-(an application role of the fixture without `organization`; no `parent`; no `expiry`; `type` email); the other half
-keep what was generated and exercise the 400 and 422 answers.
+(an application role of the fixture without `organization`; no `parent`; no `expiry`; `type` email; a device without
+template or organization; a template whose @type has "ModelDefinition" and whose id is a DTMI); the other half keep
+what was generated and exercise the 400 and 422 answers.
 
 One failure kind is dropped, and only for one status: a 204 has no body and so no Content-Type, though the spec's
 `produces` names application/json for every response (listed in docs/fidelity.md)."""
@@ -41,13 +42,27 @@ def meaningful(case):
                 entry.pop("organization", None)
     body.pop("parent", None)
     body.pop("expiry", None)
-    if "type" in body and body["type"] not in ("email", "servicePrincipal", "adGroup"):
+    # Devices: no template or organization the application lacks; templates: a DTDL document the service accepts.
+    # (Only members of the schema's type are changed: dropping a wrongly typed one would make a negative case valid.)
+    if isinstance(body.get("template"), str):
+        del body["template"]
+    if isinstance(body.get("organizations"), list) and all(isinstance(o, str) for o in body["organizations"]):
+        del body["organizations"]
+    if body.get("simulated") is True:
+        body["simulated"] = False
+    if "capabilityModel" in body or "@type" in body:
+        body["@type"] = ["ModelDefinition", "DeviceModel"]
+        body["capabilityModel"] = {"@type": "Interface", "contents": []}
+    if "/users/" in case.path and "type" in body and body["type"] not in ("email", "servicePrincipal", "adGroup"):
         body["type"] = "email"
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
     meaningful(case)
+    template = (case.path_parameters or {}).get("deviceTemplateId")
+    if isinstance(template, str) and half(template):
+        case.path_parameters["deviceTemplateId"] = f"dtmi:schemathesis:t{zlib.crc32(template.encode('utf-8', 'surrogatepass'))};1"
     if case.method.upper() in ("PUT", "PATCH", "DELETE") and (case.path_parameters or {}).get("userId") == PROTECTED_USER:
         case.path_parameters["userId"] = PROTECTED_USER + "-not-me"
 

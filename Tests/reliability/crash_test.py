@@ -43,7 +43,8 @@ def call(method, url, token, body=None):
 
 
 def writer(number, url, token, created, deleted, lock, stop):
-    """Creates tokens and deletes some of its own; records what the server acknowledged."""
+    """Creates API tokens and devices and deletes some of its own; records what the server acknowledged. Entries are
+    (collection, id): ("apiTokens", ...) or ("devices", ...)."""
     mine = []
     sequence = 0
     while not stop.is_set():
@@ -51,18 +52,20 @@ def writer(number, url, token, created, deleted, lock, stop):
         try:
             if mine and random.random() < 0.3:
                 victim = mine.pop(random.randrange(len(mine)))
-                # Until the delete is answered, the token may or may not exist: it counts as neither.
+                # Until the delete is answered, the item may or may not exist: it counts as neither.
                 with lock:
                     created.discard(victim)
-                status = call("DELETE", f"{url}/api/apiTokens/{victim}?{V}", token)
+                status = call("DELETE", f"{url}/api/{victim[0]}/{victim[1]}?{V}", token)
                 with lock:
                     (deleted if status == 204 else created).add(victim)
             else:
+                collection = "devices" if sequence % 2 else "apiTokens"
                 name = f"w{number}-{os.getpid()}-{time.monotonic_ns()}-{sequence}"
-                if call("PUT", f"{url}/api/apiTokens/{name}?{V}", token, {"roles": [{"role": OPERATOR}]}) == 200:
+                body = {"displayName": name, "enabled": False} if collection == "devices" else {"roles": [{"role": OPERATOR}]}
+                if call("PUT", f"{url}/api/{collection}/{name}?{V}", token, body) == 200:
                     with lock:
-                        created.add(name)
-                    mine.append(name)
+                        created.add((collection, name))
+                    mine.append((collection, name))
         except OSError:
             return  # the server was killed: this request was never acknowledged
 
@@ -89,7 +92,8 @@ def run(binary, iterations, writers=4):
         acknowledged_writes += len(created) + len(deleted) - before
         with sqlite3.connect(os.path.join(data, "iotc-mock.sqlite3")) as db:
             check = db.execute("PRAGMA integrity_check").fetchone()[0]
-            stored = {row[0] for row in db.execute("SELECT id FROM api_tokens")}
+            stored = {("apiTokens", row[0]) for row in db.execute("SELECT id FROM api_tokens")}
+            stored |= {("devices", row[0]) for row in db.execute("SELECT id FROM devices")}
         lost, revived = created - stored, deleted & stored
         if check != "ok" or lost or revived:
             print(f"iteration {iteration}: integrity {check}, lost {sorted(lost)[:5]}, revived {sorted(revived)[:5]}")
@@ -98,13 +102,13 @@ def run(binary, iterations, writers=4):
     process, url, token = start(binary, data)
     try:
         sample = random.sample(sorted(created), min(20, len(created)))
-        assert all(call("GET", f"{url}/api/apiTokens/{name}?{V}", token) == 200 for name in sample)
-        assert all(call("GET", f"{url}/api/apiTokens/{name}?{V}", token) == 404 for name in list(deleted)[:20])
+        assert all(call("GET", f"{url}/api/{collection}/{name}?{V}", token) == 200 for collection, name in sample)
+        assert all(call("GET", f"{url}/api/{collection}/{name}?{V}", token) == 404 for collection, name in list(deleted)[:20])
     finally:
         process.terminate()
         process.wait(timeout=15)
     print(f"crash test: {iterations} kill -9 under {writers} writers; {acknowledged_writes} acknowledged writes "
-          f"({len(created)} tokens kept, {len(deleted)} deleted); 0 lost, 0 revived, integrity ok every time")
+          f"({len(created)} API tokens and devices kept, {len(deleted)} deleted); 0 lost, 0 revived, integrity ok every time")
     return 0
 
 

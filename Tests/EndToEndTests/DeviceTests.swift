@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+
+@testable import Central
+@testable import MockServer
+
+/// Devices and device templates over HTTP: stored, versioned shapes, and organization scope on real data (the
+/// README's us > washington > seattle tree, with oregon beside washington).
+@Suite struct DeviceTests {
+    static let v = "api-version=2022-07-31"
+    static let builder = "344138e9-8de4-4497-8c54-5237e96d6aaf"
+    static let operatorRole = "ae2c9854-393b-4f97-8c42-479d70ce626e"
+    static let orgOperator = "b4935647-30e4-4ed3-9074-dcac66c2f8ef"
+    static let template = "dtmi:contoso:thermostatTemplate;1"
+    static let templateBody = #"{"@type":["ModelDefinition","DeviceModel"],"displayName":"Thermostat","capabilityModel":{"@id":"dtmi:contoso:thermostat;1","@type":"Interface","contents":[{"@type":"Telemetry","name":"temperature","schema":"double"}]}}"#
+
+    /// A server with the organization tree, and a token for `role` (on `organization`, when given).
+    static func serverWithTree() throws -> (MockServer, RawHTTPClient, String) {
+        let server = try startServer()
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        for (id, body) in [
+            ("us", #"{"displayName":"United States"}"#), ("washington", #"{"displayName":"Washington","parent":"us"}"#),
+            ("seattle", #"{"displayName":"Seattle","parent":"washington"}"#), ("oregon", #"{"displayName":"Oregon","parent":"us"}"#),
+        ] {
+            try #require(try client.request("PUT", "/api/organizations/\(id)?\(v)", token: admin, body: body).status == 200)
+        }
+        return (server, client, admin)
+    }
+
+    static func token(_ client: RawHTTPClient, admin: String, id: String, role: String, organization: String? = nil) throws -> String {
+        let assignment = organization.map { #"{"role":"\#(role)","organization":"\#($0)"}"# } ?? #"{"role":"\#(role)"}"#
+        let made = try client.request("PUT", "/api/apiTokens/\(id)?\(v)", token: admin, body: #"{"roles":[\#(assignment)]}"#)
+        return try #require(made.json["token"]?.stringValue, "\(made.text)")
+    }
+
+    static func ids(_ response: RawResponse) -> [String] {
+        response.json["value"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+    }
+
+    @Test func anOrgOperatorOfWashingtonSeesAndChangesOnlyTheDevicesOfWashingtonAndSeattle() throws {
+        let (server, client, admin) = try Self.serverWithTree()
+        defer { server.stop() }
+        for (id, organization) in [("wa-1", "washington"), ("sea-1", "seattle"), ("or-1", "oregon"), ("us-1", "us")] {
+            let made = try client.request("PUT", "/api/devices/\(id)?\(Self.v)", token: admin, body: #"{"displayName":"\#(id)","organizations":["\#(organization)"]}"#)
+            try #require(made.status == 200, "\(made.text)")
+        }
+        #expect(try client.request("PUT", "/api/devices/root-1?\(Self.v)", token: admin, body: "{}").status == 200)
+        let wa = try Self.token(client, admin: admin, id: "wa-operator", role: Self.orgOperator, organization: "washington")
+
+        #expect(Self.ids(try client.request("GET", "/api/devices?\(Self.v)", token: wa)) == ["wa-1", "sea-1"])
+        #expect(Self.ids(try client.request("GET", "/api/devices?\(Self.v)", token: admin)) == ["wa-1", "sea-1", "or-1", "us-1", "root-1"])
+        #expect(try client.request("GET", "/api/devices/sea-1?\(Self.v)", token: wa).json["organizations"] == .array([.string("seattle")]))
+        // Outside its subtree a device does not exist for it (404), whether it reads, changes or deletes it.
+        for (method, body) in [("GET", nil), ("PATCH", #"{"enabled":false}"#), ("DELETE", nil)] as [(String, String?)] {
+            let response = try client.request(method, "/api/devices/or-1?\(Self.v)", token: wa, body: body)
+            #expect(response.status == 404 && response.json["error"]?["code"] == .string("NotFound"), "\(method): \(response.text)")
+        }
+        #expect(try client.request("GET", "/api/devices/root-1?\(Self.v)", token: wa).status == 404)
+
+        // Creating: in seattle yes; in oregon, or moving a device there, no (403); with no organization it lands in
+        // the caller's own.
+        #expect(try client.request("PUT", "/api/devices/sea-2?\(Self.v)", token: wa, body: #"{"organizations":["seattle"]}"#).status == 200)
+        let refused = try client.request("PUT", "/api/devices/or-2?\(Self.v)", token: wa, body: #"{"organizations":["oregon"]}"#)
+        #expect(refused.status == 403 && refused.json["error"]?["code"] == .string("Forbidden"), "\(refused.text)")
+        #expect(try client.request("PATCH", "/api/devices/sea-2?\(Self.v)", token: wa, body: #"{"organizations":["oregon"]}"#).status == 403)
+        #expect(try client.request("PATCH", "/api/devices/sea-2?\(Self.v)", token: wa, body: #"{"organizations":null}"#).status == 403)
+        let defaulted = try client.request("PUT", "/api/devices/wa-2?\(Self.v)", token: wa, body: #"{"displayName":"Mine"}"#)
+        #expect(defaulted.json["organizations"] == .array([.string("washington")]), "\(defaulted.text)")
+        // A device id taken outside its subtree cannot be overwritten through PUT.
+        #expect(try client.request("PUT", "/api/devices/or-1?\(Self.v)", token: wa, body: #"{"organizations":["seattle"]}"#).status == 403)
+        #expect(try client.request("GET", "/api/devices/or-1?\(Self.v)", token: admin).json["organizations"] == .array([.string("oregon")]))
+        // An organization with devices cannot be deleted.
+        let inUse = try client.request("DELETE", "/api/organizations/oregon?\(Self.v)", token: admin)
+        #expect(inUse.status == 422 && inUse.json["error"]?["message"]?.stringValue?.contains("devices in it (or-1)") == true, "\(inUse.text)")
+    }
+
+    @Test func aBuilderPublishesATemplateAnOperatorAddsADeviceOfItButCannotPublish() throws {
+        let (server, client, admin) = try Self.serverWithTree()
+        defer { server.stop() }
+        let builder = try Self.token(client, admin: admin, id: "builder", role: Self.builder)
+        let operatorToken = try Self.token(client, admin: admin, id: "operator", role: Self.operatorRole)
+        let path = "/api/deviceTemplates/\(Self.template)?\(Self.v)"
+
+        let published = try client.request("PUT", path, token: builder, body: Self.templateBody)
+        #expect(published.status == 200, "\(published.text)")
+        #expect(published.json["@id"] == .string(Self.template))
+        #expect(published.json["capabilityModel"]?["contents"]?.arrayValue?.first?["name"] == .string("temperature"))
+        #expect(published.json["etag"]?.stringValue?.hasPrefix("\"~") == true)
+        let denied = try client.request("PUT", "/api/deviceTemplates/dtmi:contoso:other;1?\(Self.v)", token: operatorToken, body: Self.templateBody)
+        #expect(denied.status == 403 && denied.json["error"]?["code"] == .string("Forbidden"), "\(denied.text)")
+        #expect(try client.request("GET", path, token: operatorToken).json == published.json)
+
+        let device = try client.request("PUT", "/api/devices/thermostat-1?\(Self.v)", token: operatorToken, body: #"{"displayName":"Thermostat 1","template":"\#(Self.template)","simulated":true}"#)
+        #expect(device.status == 200, "\(device.text)")
+        #expect(device.json["template"] == .string(Self.template) && device.json["simulated"] == .bool(true) && device.json["enabled"] == .bool(true)
+                && device.json["provisioned"] == .bool(false))
+        #expect(Self.ids(try client.request("GET", "/api/deviceTemplates/\(Self.template)/devices?api-version=2021-04-30-preview", token: operatorToken)) == ["thermostat-1"])  // only that version has it
+        // A template in use cannot be deleted; a missing one cannot be assigned.
+        let inUse = try client.request("DELETE", path, token: admin)
+        #expect(inUse.status == 422 && inUse.json["error"]?["code"] == .string("DeviceTemplateInUse"), "\(inUse.text)")
+        #expect(try client.request("PATCH", "/api/devices/thermostat-1?\(Self.v)", token: operatorToken, body: #"{"template":"dtmi:contoso:missing;1"}"#).status == 400)
+        #expect(try client.request("DELETE", "/api/devices/thermostat-1?\(Self.v)", token: operatorToken).status == 204)
+        #expect(try client.request("DELETE", path, token: admin).status == 204)
+        #expect(try client.request("GET", path, token: admin).status == 404)
+    }
+
+    @Test func templatesAndDevicesAreCheckedAsTheSpecSays() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        let path = "/api/deviceTemplates/\(Self.template)?\(Self.v)"
+        for (body, words) in [
+            (#"{"capabilityModel":{}}"#, "'@type' is required"),
+            (#"{"@type":"ModelDefinition","capabilityModel":{}}"#, "non-empty array of strings"),
+            (#"{"@type":["DeviceModel"],"capabilityModel":{}}"#, "must contain \"ModelDefinition\""),
+            (#"{"@type":["ModelDefinition","DeviceModel"]}"#, "'capabilityModel' is required"),
+            (#"{"@type":["ModelDefinition","DeviceModel"],"capabilityModel":{"@id":"urn:x"}}"#, "capabilityModel.@id must be a DTMI"),
+            (#"{"@type":["ModelDefinition","DeviceModel"],"capabilityModel":{},"displayName":7}"#, "'displayName' must be"),
+        ] {
+            let response = try client.request("PUT", path, token: admin, body: body)
+            #expect(response.status == 422 && response.json["error"]?["message"]?.stringValue?.contains(words) == true, "\(body): \(response.text)")
+        }
+        #expect(try client.request("PUT", "/api/deviceTemplates/thermostat?\(Self.v)", token: admin, body: Self.templateBody).status == 422)
+        // A merge patch changes the document and a new etag comes back; @id stays the path's.
+        let first = try client.request("PUT", path, token: admin, body: Self.templateBody)
+        let patched = try client.request("PATCH", path, token: admin, body: #"{"displayName":"Thermostat 2","@id":"dtmi:x:y;1"}"#)
+        #expect(patched.json["displayName"] == .string("Thermostat 2") && patched.json["@id"] == .string(Self.template))
+        #expect(patched.json["etag"] != first.json["etag"])
+
+        for (body, status) in [
+            (#"{"enabled":"yes"}"#, 422), (#"{"simulated":true}"#, 422), (#"{"displayName":""}"#, 422),
+            (#"{"organizations":["a","b"]}"#, 422), (#"{"organizations":["nowhere"]}"#, 400), (#"{"template":"dtmi:none:x;1"}"#, 400),
+        ] {
+            let response = try client.request("PUT", "/api/devices/d1?\(Self.v)", token: admin, body: body)
+            #expect(response.status == status, "\(body): \(response.text)")
+        }
+        #expect(try client.request("PUT", "/api/devices/bad%20id?\(Self.v)", token: admin, body: "{}").status == 422)
+        #expect(try client.request("GET", "/api/devices?\(Self.v)", token: admin).json == .object([("value", .array([]))]), "nothing refused was stored")
+        // api-version 1.0 has no organizations: not shown, not accepted.
+        #expect(try client.request("PUT", "/api/devices/d2?api-version=1.0", token: admin, body: #"{"organizations":[]}"#).status == 422)
+        let old = try client.request("PUT", "/api/devices/d2?api-version=1.0", token: admin, body: #"{"displayName":"Old"}"#)
+        #expect(old.status == 200 && old.json["organizations"] == nil, "\(old.text)")
+    }
+
+    @Test func devicesAndTemplatesSurviveARestartAndAResetEmptiesThem() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-devices-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configure: (inout MockServerConfiguration) -> Void = { $0.inMemory = false; $0.dataDirectory = folder.path }
+        var server = try startServer(configure: configure)
+        var client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        #expect(try client.request("PUT", "/api/deviceTemplates/\(Self.template)?\(Self.v)", token: admin, body: Self.templateBody).status == 200)
+        #expect(try client.request("PUT", "/api/devices/kept?\(Self.v)", token: admin, body: #"{"template":"\#(Self.template)"}"#).status == 200)
+        server.stop()
+        server = try startServer(configure: configure)
+        defer { server.stop() }
+        client = try RawHTTPClient(port: server.port)
+        #expect(try client.request("GET", "/api/devices/kept?\(Self.v)", token: admin).json["template"] == .string(Self.template))
+        let application = try #require(server.application.id as String?)
+        #expect(try client.request("POST", "/_mock/apps/\(application)/reset").status == 200)
+        #expect(try client.request("GET", "/api/devices/kept?\(Self.v)", token: admin).status == 404)
+        #expect(try client.request("GET", "/api/deviceTemplates?\(Self.v)", token: admin).json == .object([("value", .array([]))]))
+    }
+}
