@@ -31,6 +31,9 @@ public enum APIVersion: String, Sendable, CaseIterable, Comparable {
         default: []
         }
     }
+    /// Whether the device and component property operations take `unmodeled` (a boolean; 2022-06-30-preview and
+    /// 2022-10-31-preview).
+    public var hasUnmodeledProperties: Bool { self == .v2022_06_30_preview || self == .v2022_10_31_preview }
     /// Whether the device operations take `expand` (2022-10-31-preview).
     public var hasDeviceExpand: Bool { self == .v2022_10_31_preview }
 

@@ -285,6 +285,13 @@ public final class CentralService: Sendable {
         case "Devices_Create": try createDevice(context)
         case "Devices_Update": try updateDevice(context)
         case "Devices_Remove": try removeDevice(context)
+        case "Devices_ListComponents": try listComponents(context)
+        case "Devices_GetProperties", "Devices_GetComponentProperties": try getProperties(context)
+        case "Devices_ReplaceProperties", "Devices_ReplaceComponentProperties": try setProperties(context, replacing: true)
+        case "Devices_UpdateProperties", "Devices_UpdateComponentProperties": try setProperties(context, replacing: false)
+        case "Devices_GetTelemetryValue", "Devices_GetComponentTelemetryValue": try getTelemetry(context)
+        case "Devices_RunCommand", "Devices_RunComponentCommand": try runCommand(context)
+        case "Devices_GetCommandHistory", "Devices_GetComponentCommandHistory": try commandHistory(context)
         default: throw CentralError.internalError("No handler for \(context.operation.operationID).")
         }
     }

@@ -104,9 +104,112 @@ extension CentralStore {
         }
     }
 
-    /// Deletes a device; returns whether it existed.
+    /// Deletes a device, with its data and command history; returns whether it existed.
     public func deleteDevice(appID: String, id: String) throws -> Bool {
-        try !database.query("DELETE FROM devices WHERE app_id = ? AND id = ? RETURNING seq", [.text(appID), .text(id)]).isEmpty
+        try database.transaction { tx in
+            try tx.query("DELETE FROM device_commands WHERE app_id = ? AND device_id = ?", [.text(appID), .text(id)])
+            try tx.query("DELETE FROM device_data WHERE app_id = ? AND device_id = ?", [.text(appID), .text(id)])
+            return try !tx.query("DELETE FROM devices WHERE app_id = ? AND id = ? RETURNING seq", [.text(appID), .text(id)]).isEmpty
+        }
+    }
+
+    // MARK: Device data
+
+    /// What is known of one component of a device ('' is the default component): each member an object of name ->
+    /// entry (`desired`: `{value, version, time}`; `reported` and `telemetry`: `{value, time}`; `responses`:
+    /// `{responseCode, response}`); `desiredVersion` counts the writes of desired values.
+    public struct DeviceData: Sendable, Equatable {
+        public var desired: [(String, JSONValue)] = []
+        public var reported: [(String, JSONValue)] = []
+        public var telemetry: [(String, JSONValue)] = []
+        public var responses: [(String, JSONValue)] = []
+        public var desiredVersion: Int64 = 0
+
+        public init() {}
+
+        public static func == (lhs: DeviceData, rhs: DeviceData) -> Bool {
+            JSONValue.object(lhs.desired) == .object(rhs.desired) && JSONValue.object(lhs.reported) == .object(rhs.reported)
+                && JSONValue.object(lhs.telemetry) == .object(rhs.telemetry) && JSONValue.object(lhs.responses) == .object(rhs.responses)
+                && lhs.desiredVersion == rhs.desiredVersion
+        }
+    }
+
+    public func deviceData(appID: String, deviceID: String, component: String) throws -> DeviceData {
+        Self.deviceData(try database.query(Self.deviceDataQuery, [.text(appID), .text(deviceID), .text(component)]).first)
+    }
+
+    private static let deviceDataQuery =
+        "SELECT desired, reported, telemetry, responses, desired_version FROM device_data WHERE app_id = ? AND device_id = ? AND component = ?"
+
+    private static func deviceData(_ row: SQLiteRow?) -> DeviceData {
+        var data = DeviceData()
+        guard let row else { return data }
+        func members(_ value: SQLiteValue) -> [(String, JSONValue)] {
+            guard let text = value.text, case .object(let members)? = try? JSONValue.parse(Array(text.utf8)) else { return [] }
+            return members
+        }
+        data.desired = members(row[0])
+        data.reported = members(row[1])
+        data.telemetry = members(row[2])
+        data.responses = members(row[3])
+        data.desiredVersion = row[4].integer ?? 0
+        return data
+    }
+
+    /// Changes one component's data with `change`, in one transaction; false when the device does not exist.
+    @discardableResult
+    public func updateDeviceData(appID: String, deviceID: String, component: String, connected: Bool? = nil, _ change: (inout DeviceData) throws -> Void) throws -> Bool {
+        try database.transaction { tx in
+            guard !(try tx.query("SELECT 1 FROM devices WHERE app_id = ? AND id = ?", [.text(appID), .text(deviceID)]).isEmpty) else { return false }
+            var data = Self.deviceData(try tx.query(Self.deviceDataQuery, [.text(appID), .text(deviceID), .text(component)]).first)
+            try change(&data)
+            func text(_ members: [(String, JSONValue)]) -> SQLiteValue { .text(String(decoding: JSONValue.object(members).serialized, as: UTF8.self)) }
+            try tx.query(
+                """
+                INSERT INTO device_data (app_id, device_id, component, desired, reported, telemetry, responses, desired_version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (app_id, device_id, component) DO UPDATE SET desired = excluded.desired, reported = excluded.reported,
+                    telemetry = excluded.telemetry, responses = excluded.responses, desired_version = excluded.desired_version
+                """,
+                [.text(appID), .text(deviceID), .text(component), text(data.desired), text(data.reported), text(data.telemetry), text(data.responses),
+                 .integer(data.desiredVersion)])
+            if let connected {
+                // A device the control plane connects has been provisioned, as a real one would be on its first connection.
+                try tx.query(
+                    "UPDATE devices SET connected = ?, provisioned = CASE WHEN ? THEN 1 ELSE provisioned END WHERE app_id = ? AND id = ?",
+                    [.integer(connected ? 1 : 0), .integer(connected ? 1 : 0), .text(appID), .text(deviceID)])
+            }
+            return true
+        }
+    }
+
+    /// Whether the control plane has connected the device.
+    public func isConnected(appID: String, deviceID: String) throws -> Bool {
+        try database.query("SELECT connected FROM devices WHERE app_id = ? AND id = ?", [.text(appID), .text(deviceID)]).first?[0].integer == 1
+    }
+
+    /// Records a command run (the last 100 of each command of a component are kept).
+    public func recordCommand(appID: String, deviceID: String, component: String, name: String, document: JSONValue) throws {
+        let keys: [SQLiteValue] = [.text(appID), .text(deviceID), .text(component), .text(name)]
+        try database.transaction { tx in
+            try tx.query(
+                "INSERT INTO device_commands (app_id, device_id, component, name, document) VALUES (?, ?, ?, ?, ?)",
+                keys + [.text(String(decoding: document.serialized, as: UTF8.self))])
+            try tx.query(
+                """
+                DELETE FROM device_commands WHERE app_id = ? AND device_id = ? AND component = ? AND name = ? AND seq NOT IN
+                (SELECT seq FROM device_commands WHERE app_id = ?1 AND device_id = ?2 AND component = ?3 AND name = ?4 ORDER BY seq DESC LIMIT 100)
+                """, keys)
+        }
+    }
+
+    /// The runs of a command, newest first.
+    public func commandHistory(appID: String, deviceID: String, component: String, name: String) throws -> [JSONValue] {
+        try database.query(
+            "SELECT document FROM device_commands WHERE app_id = ? AND device_id = ? AND component = ? AND name = ? ORDER BY seq DESC",
+            [.text(appID), .text(deviceID), .text(component), .text(name)]).compactMap { row in
+                row[0].text.flatMap { try? JSONValue.parse(Array($0.utf8)) }
+            }
     }
 
     private static let deviceColumns = "seq, id, display_name, template, enabled, simulated, provisioned, organizations, etag, edge"

@@ -98,6 +98,31 @@ public final class CentralStore: Sendable {
         );
         CREATE INDEX devices_by_template ON devices (app_id, template);
         """,
+        // What a device would send and has been sent, per component ('' is the default one), as JSON objects of
+        // name -> entry; the commands run on it (the last 100 of each); whether it is connected.
+        """
+        CREATE TABLE device_data (
+            app_id TEXT NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            device_id TEXT NOT NULL,
+            component TEXT NOT NULL,
+            desired TEXT NOT NULL DEFAULT '{}',
+            reported TEXT NOT NULL DEFAULT '{}',
+            telemetry TEXT NOT NULL DEFAULT '{}',
+            responses TEXT NOT NULL DEFAULT '{}',
+            desired_version INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (app_id, device_id, component)
+        );
+        CREATE TABLE device_commands (
+            seq INTEGER PRIMARY KEY,
+            app_id TEXT NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            device_id TEXT NOT NULL,
+            component TEXT NOT NULL,
+            name TEXT NOT NULL,
+            document TEXT NOT NULL
+        );
+        CREATE INDEX device_commands_by_device ON device_commands (app_id, device_id, component, name);
+        ALTER TABLE devices ADD COLUMN connected INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     /// Migration 3 in Swift: every token of an older data folder gets the hash of the secret its string carries
@@ -216,7 +241,7 @@ public final class CentralStore: Sendable {
 
     /// The tables that hold an application's contents, in the order they are emptied (devices before the
     /// templates and organizations they name).
-    static let applicationTables = ["devices", "device_templates", "users", "api_tokens", "organizations", "roles"]
+    static let applicationTables = ["device_commands", "device_data", "devices", "device_templates", "users", "api_tokens", "organizations", "roles"]
 
     /// Deletes an application and everything in it; returns whether it existed.
     public func deleteApplication(id: String) throws -> Bool {

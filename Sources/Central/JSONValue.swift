@@ -107,6 +107,7 @@ public enum JSONValue: Sendable, Equatable {
 
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     /// The elements, or nil for any other kind.
+    public var numberValue: Double? { if case .number(let n) = self { n } else { nil } }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
 
     /// The JSON kind in words, for error messages: "a string", "an array", ...

@@ -146,6 +146,9 @@ extension MockServer {
                 return Self.controlReply(200, try whatIf(application: path[1], body: request.body))
             case ("GET", 3, "access-matrix"):
                 return Self.controlReply(200, try roleMatrix(application: path[1], request: request))
+            case ("PATCH", 4, _) where path[2] == "devices":
+                return Self.controlReply(200, try simulateDevice(application: path[1], device: path[3], body: request.body))
+            case (_, 4, _) where path[2] == "devices": throw Self.methodNotAllowed(["PATCH"])
             case (_, 1, _): throw Self.methodNotAllowed(["GET", "POST"])
             case (_, 2, _): throw Self.methodNotAllowed(["GET", "DELETE"])
             case (_, 3, "reset"), (_, 3, "authorize"): throw Self.methodNotAllowed(["POST"])

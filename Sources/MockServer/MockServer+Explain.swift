@@ -205,3 +205,19 @@ extension MockServer {
         }
     }
 }
+
+extension MockServer {
+    /// `PATCH /_mock/apps/{app}/devices/{deviceId}`: the control plane stands in for the device (see
+    /// `CentralService.simulateDevice`): connected or not, reported properties, last telemetry values, command answers.
+    /// - Throws: 404 for an unknown application or device, 400 for a body of another shape, 503 when the store fails.
+    public func simulateDevice(application name: String, device: String, body: [UInt8]) throws(ControlError) -> JSONValue {
+        guard let application = registry.application(name) else { throw ControlError(404, "No application has the id or subdomain '\(name.clipped)'.") }
+        do {
+            return try service.simulateDevice(applicationID: application.id, deviceID: device, body: body, now: clock.nowMilliseconds())
+        } catch let error as CentralError {
+            throw ControlError(error.status == 404 ? 404 : 400, error.message)
+        } catch {
+            throw ControlError(503, "The store failed: \(error)")
+        }
+    }
+}

@@ -164,3 +164,66 @@ import Testing
         #expect(try client.request("GET", "/api/deviceTemplates?\(Self.v)", token: admin).json == .object([("value", .array([]))]))
     }
 }
+
+/// What a device sends and is sent, answered from the state the control plane sets in its place.
+@Suite struct DeviceDataTests {
+    static let v = DeviceTests.v
+    static let template = #"{"@type":["ModelDefinition","DeviceModel"],"capabilityModel":{"@type":"Interface","contents":[{"@type":"Component","name":"thermostat1","schema":"dtmi:com:example:Thermostat;1"}]}}"#
+
+    @Test func propertiesTelemetryAndCommandsComeFromTheControlPlanesStandIn() throws {
+        let (server, client, admin) = try DeviceTests.serverWithTree()
+        defer { server.stop() }
+        #expect(try client.request("PUT", "/api/deviceTemplates/dtmi:t:x;1?\(Self.v)", token: admin, body: Self.template).status == 200)
+        #expect(try client.request("PUT", "/api/devices/s1?\(Self.v)", token: admin, body: #"{"template":"dtmi:t:x;1","organizations":["washington"]}"#).status == 200)
+        let app = server.application.id
+        // Before the device connects: no telemetry (404), commands refused (404 DeviceNotConnected), not provisioned.
+        #expect(try client.request("GET", "/api/devices/s1/telemetry/t?\(Self.v)", token: admin).status == 404)
+        let offline = try client.request("POST", "/api/devices/s1/commands/reboot?\(Self.v)", token: admin, body: "{}")
+        #expect(offline.status == 404 && offline.json["error"]?["code"] == .string("DeviceNotConnected"), "\(offline.text)")
+        #expect(try client.request("GET", "/api/devices/s1?\(Self.v)", token: admin).json["provisioned"] == .bool(false))
+
+        let played = try client.request("PATCH", "/_mock/apps/\(app)/devices/s1", body: #"{"reported":{"mode":"eco"},"telemetry":{"t":1.5,"thermostat1":{"temperature":20}},"timestamp":"2026-01-02T03:04:05Z"}"#)
+        #expect(played.status == 200, "\(played.text)")
+        #expect(try client.request("GET", "/api/devices/s1?\(Self.v)", token: admin).json["provisioned"] == .bool(true))
+        #expect(try client.request("GET", "/api/devices/s1/telemetry/t?\(Self.v)", token: admin).json == .object([("timestamp", .string("2026-01-02T03:04:05.000Z")), ("value", .number(1.5))]))
+        #expect(try client.request("GET", "/api/devices/s1/components/thermostat1/telemetry/temperature?\(Self.v)", token: admin).json["value"] == .number(20))
+        #expect(try client.request("GET", "/api/devices/s1/components/nothere/properties?\(Self.v)", token: admin).status == 404)
+
+        // Desired values: an update merges (null drops one), a replace keeps only what it names; reported wins.
+        #expect(try client.request("PATCH", "/api/devices/s1/properties?\(Self.v)", token: admin, body: #"{"mode":"boost","fan":2}"#).status == 202)
+        var properties = try client.request("GET", "/api/devices/s1/properties?\(Self.v)", token: admin).json
+        #expect(properties["mode"] == .string("eco") && properties["fan"] == .number(2))
+        #expect(properties["$metadata"]?["mode"]?["desiredValue"] == .string("boost") && properties["$metadata"]?["fan"]?["desiredVersion"] == .number(1))
+        #expect(try client.request("PUT", "/api/devices/s1/properties?\(Self.v)", token: admin, body: #"{"fan":3}"#).status == 202)
+        properties = try client.request("GET", "/api/devices/s1/properties?\(Self.v)", token: admin).json
+        #expect(properties["fan"] == .number(3) && properties["$metadata"]?["fan"]?["desiredVersion"] == .number(2))
+        #expect(properties["$metadata"]?["mode"]?["desiredValue"] == nil)
+        #expect(try client.request("PATCH", "/api/devices/s1/properties?\(Self.v)", token: admin, body: #"{"$metadata":1}"#).status == 422)
+
+        // Commands: the configured answer, a default 200 otherwise; history newest first; timeouts checked.
+        #expect(try client.request("PATCH", "/_mock/apps/\(app)/devices/s1", body: #"{"commands":{"reboot":{"responseCode":500,"response":"busy"}}}"#).status == 200)
+        let run = try client.request("POST", "/api/devices/s1/commands/reboot?\(Self.v)", token: admin, body: #"{"request":1,"responseTimeout":10}"#)
+        #expect(run.status == 201 && run.json["responseCode"] == .number(500) && run.json["response"] == .string("busy"), "\(run.text)")
+        let other = try client.request("POST", "/api/devices/s1/commands/other?\(Self.v)", token: admin, body: "{}")
+        #expect(other.status == 201 && other.json["responseCode"] == .number(200) && other.json["response"] == nil)
+        #expect(try client.request("POST", "/api/devices/s1/commands/reboot?\(Self.v)", token: admin, body: #"{"responseTimeout":4}"#).status == 422)
+        #expect(try client.request("POST", "/api/devices/s1/commands/reboot?\(Self.v)", token: admin, body: #"{"request":2}"#).status == 201)
+        let history = try client.request("GET", "/api/devices/s1/commands/reboot?\(Self.v)", token: admin).json["value"]?.arrayValue ?? []
+        #expect(history.map { $0["request"] } == [.number(2), .number(1)])
+        // Disconnected again: refused.
+        #expect(try client.request("PATCH", "/_mock/apps/\(app)/devices/s1", body: #"{"connected":false}"#).status == 200)
+        #expect(try client.request("POST", "/api/devices/s1/commands/reboot?\(Self.v)", token: admin, body: "{}").status == 404)
+
+        // Organization scope holds for device data too: oregon's operator does not see washington's device.
+        let oregon = try DeviceTests.token(client, admin: admin, id: "or-op", role: DeviceTests.orgOperator, organization: "oregon")
+        #expect(try client.request("GET", "/api/devices/s1/properties?\(Self.v)", token: oregon).status == 404)
+        #expect(try client.request("PATCH", "/api/devices/s1/properties?\(Self.v)", token: oregon, body: #"{"fan":9}"#).status == 404)
+        // The control plane refuses what it does not understand; a device's data goes with it.
+        #expect(try client.request("PATCH", "/_mock/apps/\(app)/devices/s1", body: #"{"reportd":{}}"#).status == 400)
+        #expect(try client.request("PATCH", "/_mock/apps/\(app)/devices/nope", body: "{}").status == 404)
+        #expect(try client.request("DELETE", "/api/devices/s1?\(Self.v)", token: admin).status == 204)
+        #expect(try client.request("PUT", "/api/devices/s1?\(Self.v)", token: admin, body: #"{"template":"dtmi:t:x;1"}"#).status == 200)
+        #expect(try client.request("GET", "/api/devices/s1/commands/reboot?\(Self.v)", token: admin).json["value"] == .array([]))
+        #expect(try client.request("GET", "/api/devices/s1/properties?\(Self.v)", token: admin).json == .object([("$metadata", .object([]))]))
+    }
+}

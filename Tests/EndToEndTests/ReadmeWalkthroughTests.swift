@@ -50,6 +50,21 @@ struct ReadmeWalkthroughTests {
         #expect(text.contains(#"{"value":[{"id":"washington","displayName":"Washington","parent":"us"},{"id":"seattle","displayName":"Seattle","parent":"washington"}]}"#), "\(text)")
     }
 
+    /// The devices section continues the organizations one (same shell: BASE, V and ADMIN come from there).
+    @Test func theREADMEDevicesWalkthroughGivesTheAnswersItPromises() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let script = try Self.walkthrough("## Organizations and scoped roles") + Self.walkthrough("## Devices: properties, telemetry and commands")
+        let (status, text) = try Self.run(script, against: server)
+        #expect(status == 0)
+        let lines = text.split(separator: "\n").map(String.init)
+        let properties = try #require(lines.first { $0.hasPrefix(#"{"firmware":"1.0.2""#) }, "\(text)")
+        #expect(properties.contains(#""thermostat1":{"__t":"c","targetTemperature":21,"$metadata":{"targetTemperature":{"lastUpdateTime":"#), "\(properties)")
+        #expect(lines.contains { $0.hasPrefix(#"{"timestamp":""#) && $0.hasSuffix(#"","value":20.5}"#) }, "\(text)")
+        #expect(lines.contains(#"{"targetTemperature":23}"#), "\(text)")
+        #expect(lines.contains { $0.contains(#""request":{"delay":5},"response":{"ok":true},"responseCode":200}"#) }, "\(text)")
+    }
+
     @Test func theREADMEShowsTheLibraryUsageTestVerbatim() throws {
         let readme = try String(contentsOf: Paths.repository.appendingPathComponent("README.md"), encoding: .utf8)
         let test = try String(contentsOf: Paths.repository.appendingPathComponent("Tests/EndToEndTests/LibraryUsageTests.swift"), encoding: .utf8)

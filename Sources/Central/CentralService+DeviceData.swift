@@ -1,0 +1,258 @@
+/// Handlers of what a device sends and is sent, for its default component and the components of its template (spec
+/// operations Devices_ListComponents, Devices_GetProperties, _ReplaceProperties, _UpdateProperties,
+/// _GetComponentProperties, _ReplaceComponentProperties, _UpdateComponentProperties, _GetTelemetryValue,
+/// _GetComponentTelemetryValue, _RunCommand, _RunComponentCommand, _GetCommandHistory, _GetComponentCommandHistory;
+/// "How to use the IoT Central REST API to control devices").
+///
+/// No device ever connects to the mock: the control plane (`PATCH /_mock/apps/{app}/devices/{deviceId}`) stands in
+/// for it, setting reported property values, last telemetry values, command responses and whether it is connected.
+/// Every operation first finds the device as `Devices_Get` does (404 outside an organization-scoped caller's subtree).
+extension CentralService {
+    /// Devices_ListComponents: the `Component` entries of the template's capability model, as published.
+    func listComponents(_ context: RequestContext) throws -> Reply {
+        let device = try deviceForData(context)
+        return Reply(status: 200, body: .object([("value", .array(try components(of: device, context: context).map(\.entry)))]))
+    }
+
+    /// Devices_GetProperties and Devices_GetComponentProperties: each property's value (the reported one, else the
+    /// desired one) and `$metadata` with its `lastUpdateTime` and, for a desired value, `desiredValue` and
+    /// `desiredVersion`; the default component's answer nests each component's, marked `"__t": "c"` (assumed shape,
+    /// docs/fidelity.md).
+    func getProperties(_ context: RequestContext) throws -> Reply {
+        let device = try deviceForData(context)
+        let component = try componentName(context, device: device)
+        var body = Self.propertiesJSON(try store.deviceData(appID: context.application.id, deviceID: device.id, component: component))
+        if component.isEmpty, case .object(var members) = body {
+            for each in try components(of: device, context: context) {
+                guard case .object(let nested) = Self.propertiesJSON(try store.deviceData(appID: context.application.id, deviceID: device.id, component: each.name)),
+                      nested.count > 1 else { continue }
+                members.append((each.name, .object([("__t", .string("c"))] + nested)))
+            }
+            body = .object(members)
+        }
+        return Reply(status: 200, body: body)
+    }
+
+    /// Devices_ReplaceProperties (`replacing`) and Devices_UpdateProperties, and their component forms: the body's
+    /// members become desired values (a replace drops the desired values it does not name; in an update, null drops
+    /// one); answered 202 with the body, as the device has yet to take them.
+    func setProperties(_ context: RequestContext, replacing: Bool) throws -> Reply {
+        try context.requireContentType(replacing ? ["application/json"] : ["application/json", "application/merge-patch+json"])
+        let device = try deviceForData(context)
+        let component = try componentName(context, device: device)
+        guard case .object(let members) = try context.jsonObjectBody() else { throw CentralError.invalidBody("The request body must be a JSON object.") }
+        if let reserved = members.first(where: { $0.0.hasPrefix("$") || $0.0 == "__t" }) {
+            throw CentralError.invalidBody("'\(reserved.0.clipped)' is not a property name: names starting with '$', and '__t', are reserved.")
+        }
+        try store.updateDeviceData(appID: context.application.id, deviceID: device.id, component: component) { data in
+            if replacing { data.desired = [] }
+            // One version per write, as a device twin's desired `$version` counts patches.
+            data.desiredVersion += 1
+            for (name, value) in members {
+                data.desired.removeAll { $0.0 == name }
+                guard value != .null || replacing else { continue }
+                data.desired.append((name, .object([
+                    ("value", value), ("version", .number(Double(data.desiredVersion))), ("time", .number(Double(context.now))),
+                ])))
+            }
+        }
+        return Reply(status: 202, body: .object(members))
+    }
+
+    /// Devices_GetTelemetryValue and Devices_GetComponentTelemetryValue: the last value the control plane set, with
+    /// its time; 404 when none was (assumed).
+    func getTelemetry(_ context: RequestContext) throws -> Reply {
+        let device = try deviceForData(context)
+        let component = try componentName(context, device: device)
+        let name = context.parameter("telemetryName")
+        let data = try store.deviceData(appID: context.application.id, deviceID: device.id, component: component)
+        guard let entry = data.telemetry.first(where: { $0.0 == name })?.1 else {
+            throw CentralError.notFound("telemetry value", id: name)
+        }
+        return Reply(status: 200, body: .object([
+            ("timestamp", .string(Timestamp.iso8601(milliseconds: Int64(entry["time"]?.numberValue ?? 0)))), ("value", entry["value"] ?? .null),
+        ]))
+    }
+
+    /// Devices_RunCommand and Devices_RunComponentCommand: 201 with the response the control plane set for the
+    /// command (`responseCode` 200 and no `response` when it set none); a device the control plane has not connected
+    /// is not online: 404 `DeviceNotConnected`, and nothing is recorded (assumed, after IoT Hub's answer to a direct
+    /// method on a device that is not online). `connectionTimeout` is 0 to 30 and `responseTimeout` 5 to 30 (the
+    /// spec); neither waits, as there is no device.
+    func runCommand(_ context: RequestContext) throws -> Reply {
+        try context.requireContentType(["application/json"])
+        let device = try deviceForData(context)
+        let component = try componentName(context, device: device)
+        let name = context.parameter("commandName")
+        let body = try context.jsonObjectBody()
+        var document: [(String, JSONValue)] = [("id", .string(Crypto.uuid()))]
+        for (field, range) in [("connectionTimeout", 0...30), ("responseTimeout", 5...30)] {
+            guard let value = body[field], value != .null else { continue }
+            guard case .number(let number) = value, number == number.rounded(), range.contains(Int(exactly: number) ?? -1) else {
+                throw CentralError.invalidBody("The field '\(field)' must be an integer from \(range.lowerBound) to \(range.upperBound).")
+            }
+            document.append((field, value))
+        }
+        if let request = body["request"] { document.append(("request", request)) }
+        guard try store.isConnected(appID: context.application.id, deviceID: device.id) else {
+            throw CentralError(
+                status: 404, code: "DeviceNotConnected",
+                message: "The device '\(device.id)' is not connected, so the command '\(name.clipped)' cannot run. (iotc-mock: connect it with PATCH /_mock/apps/{app}/devices/\(device.id) {\"connected\": true}.)")
+        }
+        let configured = try store.deviceData(appID: context.application.id, deviceID: device.id, component: component).responses.first { $0.0 == name }?.1
+        if let response = configured?["response"] { document.append(("response", response)) }
+        document.append(("responseCode", configured?["responseCode"] ?? .number(200)))
+        try store.recordCommand(appID: context.application.id, deviceID: device.id, component: component, name: name, document: .object(document))
+        return Reply(status: 201, body: .object(document))
+    }
+
+    /// Devices_GetCommandHistory and Devices_GetComponentCommandHistory: the runs of the command, newest first (the
+    /// last 100 are kept).
+    func commandHistory(_ context: RequestContext) throws -> Reply {
+        let device = try deviceForData(context)
+        let component = try componentName(context, device: device)
+        let runs = try store.commandHistory(appID: context.application.id, deviceID: device.id, component: component, name: context.parameter("commandName"))
+        return Reply(status: 200, body: .object([("value", .array(runs))]))
+    }
+
+    // MARK: The control plane's stand-in for the device
+
+    /// What the device would do, set by the control plane (`PATCH /_mock/apps/{app}/devices/{deviceId}`). `body`
+    /// members, all optional: `connected` (boolean); `reported` (property name -> value: the device reports it);
+    /// `telemetry` (name -> value: its last value, at `timestamp` or now); `commands` (name -> `{"responseCode":
+    /// integer, "response": any}`: how the device answers that command). In `reported`, `telemetry` and `commands`, a
+    /// member named after a component of the device's template holds that component's values; a value of null
+    /// removes one. Setting anything connects the device unless `connected` says otherwise, and marks it
+    /// provisioned, as a device's first connection does.
+    /// - Returns: the device's properties, as `Devices_GetProperties` answers, with `connected`.
+    /// - Throws: `CentralError` 404 when the device does not exist, 400 for a body that does not have this shape.
+    public func simulateDevice(applicationID: String, deviceID: String, body: [UInt8], now: Int64) throws -> JSONValue {
+        let parsed: JSONValue
+        do { parsed = try JSONValue.parse(body) } catch { throw CentralError.badRequest(error.message) }
+        guard case .object(let members) = parsed else { throw CentralError.badRequest("The body must be a JSON object.") }
+        if let unknown = members.first(where: { !["connected", "reported", "telemetry", "commands", "timestamp"].contains($0.0) }) {
+            throw CentralError.badRequest("Unknown member '\(unknown.0.clipped)': use connected, reported, telemetry, commands and timestamp.")
+        }
+        guard let device = try store.device(appID: applicationID, id: deviceID) else { throw CentralError.notFound("device", id: deviceID) }
+        var connected = true
+        if let value = parsed["connected"] {
+            guard case .bool(let flag) = value else { throw CentralError.badRequest("'connected' must be a boolean.") }
+            connected = flag
+        }
+        var time = now
+        if let value = parsed["timestamp"] {
+            guard let text = value.stringValue, let parsedTime = Timestamp.parseISO8601(text) else {
+                throw CentralError.badRequest("'timestamp' must be an RFC 3339 date-time such as 2026-12-05T10:00:00Z.")
+            }
+            time = parsedTime
+        }
+        let componentNames = Set(try components(of: device, appID: applicationID).map(\.name))
+        // The values of each component: (component, member, name, value).
+        var changes: [(component: String, member: String, name: String, value: JSONValue)] = []
+        for member in ["reported", "telemetry", "commands"] {
+            guard let value = parsed[member] else { continue }
+            guard case .object(let entries) = value else { throw CentralError.badRequest("'\(member)' must be an object of names and values.") }
+            for (name, entry) in entries {
+                if componentNames.contains(name), case .object(let nested) = entry {
+                    changes += nested.map { (name, member, $0.0, $0.1) }
+                } else {
+                    changes.append(("", member, name, entry))
+                }
+            }
+        }
+        for change in changes where change.member == "commands" && change.value != .null {
+            guard case .object = change.value, change.value["responseCode"].map({ $0.numberValue.map { $0 == $0.rounded() } ?? false }) ?? true else {
+                throw CentralError.badRequest("commands.\(change.name.clipped) must be an object with an integer 'responseCode' and any 'response'.")
+            }
+        }
+        let touched = Set(changes.map(\.component)).union([""])
+        for component in touched {
+            try store.updateDeviceData(appID: applicationID, deviceID: deviceID, component: component, connected: component.isEmpty ? connected : nil) { data in
+                for change in changes where change.component == component {
+                    let entry: JSONValue = change.member == "commands" ? change.value : .object([("value", change.value), ("time", .number(Double(time)))])
+                    switch change.member {
+                    case "reported":
+                        data.reported.removeAll { $0.0 == change.name }
+                        if change.value != .null { data.reported.append((change.name, entry)) }
+                    case "telemetry":
+                        data.telemetry.removeAll { $0.0 == change.name }
+                        if change.value != .null { data.telemetry.append((change.name, entry)) }
+                    default:
+                        data.responses.removeAll { $0.0 == change.name }
+                        if change.value != .null { data.responses.append((change.name, entry)) }
+                    }
+                }
+            }
+        }
+        return .object([("connected", .bool(connected)), ("properties", Self.propertiesJSON(try store.deviceData(appID: applicationID, deviceID: deviceID, component: "")))])
+    }
+
+    // MARK: Helpers
+
+    /// A `Component` of a template's capability model: its `name` and its entry as published.
+    struct TemplateComponent {
+        var name: String
+        var entry: JSONValue
+    }
+
+    /// The components of the device's template (none without a template).
+    func components(of device: Device, context: RequestContext) throws -> [TemplateComponent] {
+        try components(of: device, appID: context.application.id)
+    }
+
+    func components(of device: Device, appID: String) throws -> [TemplateComponent] {
+        guard let id = device.template, let template = try store.deviceTemplate(appID: appID, id: id) else { return [] }
+        let contents = JSONValue.object(template.document)["capabilityModel"]?["contents"]?.arrayValue ?? []
+        return contents.compactMap { entry in
+            let types = entry["@type"].map { $0.stringValue.map { [$0] } ?? $0.arrayValue?.compactMap(\.stringValue) ?? [] } ?? []
+            guard types.contains("Component"), let name = entry["name"]?.stringValue else { return nil }
+            return TemplateComponent(name: name, entry: entry)
+        }
+    }
+
+    private func deviceForData(_ context: RequestContext) throws -> Device {
+        // `unmodeled` (a boolean in the versions that have it): checked, then ignored, since the mock does not check
+        // properties against the template (every property counts as modeled).
+        if context.version.hasUnmodeledProperties, context.operation.operationID.contains("Properties"),
+           let value = context.request.queryValues("unmodeled").last, value != "true" && value != "false" {
+            throw CentralError.badRequest("unmodeled must be true or false, not '\(value.clipped)'.")
+        }
+        let id = context.parameter("deviceId")
+        let tree = try organizationTree(context)
+        guard let device = try store.device(appID: context.application.id, id: id), device.isVisible(to: context.scope, in: tree) else {
+            throw CentralError.notFound("device", id: id)
+        }
+        return device
+    }
+
+    /// The component the path names ('' for the default one); 404 when the device's template has no such component.
+    private func componentName(_ context: RequestContext, device: Device) throws -> String {
+        guard let name = context.parameters["componentName"] else { return "" }
+        guard try components(of: device, context: context).contains(where: { $0.name == name }) else {
+            throw CentralError.notFound("component", id: name)
+        }
+        return name
+    }
+
+    /// One component's properties as the service shows them.
+    static func propertiesJSON(_ data: CentralStore.DeviceData) -> JSONValue {
+        var values: [(String, JSONValue)] = []
+        var metadata: [(String, JSONValue)] = []
+        var names = data.reported.map(\.0)
+        for (name, _) in data.desired where !names.contains(name) { names.append(name) }
+        for name in names {
+            let reported = data.reported.first { $0.0 == name }?.1
+            let desired = data.desired.first { $0.0 == name }?.1
+            values.append((name, reported?["value"] ?? desired?["value"] ?? .null))
+            var entry: [(String, JSONValue)] = []
+            let time = max(reported?["time"]?.numberValue ?? 0, desired?["time"]?.numberValue ?? 0)
+            entry.append(("lastUpdateTime", .string(Timestamp.iso8601(milliseconds: Int64(time)))))
+            if let desired {
+                entry.append(("desiredValue", desired["value"] ?? .null))
+                entry.append(("desiredVersion", desired["version"] ?? .number(0)))
+            }
+            metadata.append((name, .object(entry)))
+        }
+        return .object(values + [("$metadata", .object(metadata))])
+    }
+}
