@@ -181,7 +181,7 @@ extension CentralService {
 
     /// The list options of the version (`filter`, `orderby`, `$top` ...) are not emulated yet: 422 naming them,
     /// rather than a list that ignores them (docs/fidelity.md).
-    private func refuseListOptions(_ context: RequestContext) throws(CentralError) {
+    func refuseListOptions(_ context: RequestContext) throws(CentralError) {
         let given = context.version.deviceListOptions.filter { !context.request.queryValues($0).isEmpty }
         guard given.isEmpty else {
             throw .unprocessable(code: "InvalidQuery", "iotc-mock does not support \(given.map { "'\($0)'" }.joined(separator: ", ")) on \(context.operation.operationID) yet; list without it and filter on the client.")

@@ -286,6 +286,12 @@ public final class CentralService: Sendable {
         case "Devices_Update": try updateDevice(context)
         case "Devices_Remove": try removeDevice(context)
         case "Devices_ListComponents": try listComponents(context)
+        case "DeviceGroups_List": try listDeviceGroups(context)
+        case "DeviceGroups_Get": try getDeviceGroup(context)
+        case "DeviceGroups_Create": try createDeviceGroup(context)
+        case "DeviceGroups_Update": try updateDeviceGroup(context)
+        case "DeviceGroups_Remove": try removeDeviceGroup(context)
+        case "DeviceGroups_GetDevices": try listDeviceGroupDevices(context)
         case "Devices_GetProperties", "Devices_GetComponentProperties": try getProperties(context)
         case "Devices_ReplaceProperties", "Devices_ReplaceComponentProperties": try setProperties(context, replacing: true)
         case "Devices_UpdateProperties", "Devices_UpdateComponentProperties": try setProperties(context, replacing: false)
@@ -327,7 +333,7 @@ public final class CentralService: Sendable {
         var members: [(String, JSONValue)] = [("value", .array(items))]
         if let next {
             var link = "\(context.request.baseURL)/api/\(context.request.pathSegments.joined(separator: "/"))?api-version=\(context.version.rawValue)"
-            if ["Users_List", "Devices_List", "DeviceTemplates_List"].contains(context.operation.operationID), context.version.hasUserMaxPageSize,
+            if ["Users_List", "Devices_List", "DeviceTemplates_List", "DeviceGroups_List", "DeviceGroups_GetDevices"].contains(context.operation.operationID), context.version.hasUserMaxPageSize,
                let size = context.request.queryValues("maxpagesize").last { link += "&maxpagesize=\(size)" }
             link += "&$skiptoken=\(next)"
             members.append(("nextLink", .string(link)))

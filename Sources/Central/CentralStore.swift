@@ -123,6 +123,17 @@ public final class CentralStore: Sendable {
         CREATE INDEX device_commands_by_device ON device_commands (app_id, device_id, component, name);
         ALTER TABLE devices ADD COLUMN connected INTEGER NOT NULL DEFAULT 0;
         """,
+        // The other resources of an application (device groups first), each a JSON document of a kind.
+        """
+        CREATE TABLE resources (
+            seq INTEGER PRIMARY KEY,
+            app_id TEXT NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            document TEXT NOT NULL,
+            UNIQUE (app_id, kind, id)
+        );
+        """,
     ]
 
     /// Migration 3 in Swift: every token of an older data folder gets the hash of the secret its string carries
@@ -241,7 +252,7 @@ public final class CentralStore: Sendable {
 
     /// The tables that hold an application's contents, in the order they are emptied (devices before the
     /// templates and organizations they name).
-    static let applicationTables = ["device_commands", "device_data", "devices", "device_templates", "users", "api_tokens", "organizations", "roles"]
+    static let applicationTables = ["resources", "device_commands", "device_data", "devices", "device_templates", "users", "api_tokens", "organizations", "roles"]
 
     /// Deletes an application and everything in it; returns whether it existed.
     public func deleteApplication(id: String) throws -> Bool {

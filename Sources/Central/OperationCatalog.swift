@@ -41,12 +41,12 @@ public enum OperationCatalog {
         Operation("PATCH", "/deploymentManifests/{deploymentManifestId}", "DeploymentManifests_Update", "deploymentManifests.update", scope: .application),
         Operation("DELETE", "/deploymentManifests/{deploymentManifestId}", "DeploymentManifests_Remove", "deploymentManifests.delete", scope: .application),
 
-        Operation("GET", "/deviceGroups", "DeviceGroups_List", "deviceGroups.view", scope: .organization),
-        Operation("GET", "/deviceGroups/{deviceGroupId}", "DeviceGroups_Get", "deviceGroups.view", scope: .organization),
-        Operation("PUT", "/deviceGroups/{deviceGroupId}", "DeviceGroups_Create", "deviceGroups.create", scope: .organization),
-        Operation("PATCH", "/deviceGroups/{deviceGroupId}", "DeviceGroups_Update", "deviceGroups.update", scope: .organization),
-        Operation("DELETE", "/deviceGroups/{deviceGroupId}", "DeviceGroups_Remove", "deviceGroups.delete", scope: .organization),
-        Operation("GET", "/deviceGroups/{deviceGroupId}/devices", "DeviceGroups_GetDevices", "deviceGroups.view", scope: .organization),
+        Operation("GET", "/deviceGroups", "DeviceGroups_List", "deviceGroups.view", scope: .organization, isEmulated: true),
+        Operation("GET", "/deviceGroups/{deviceGroupId}", "DeviceGroups_Get", "deviceGroups.view", scope: .organization, isEmulated: true),
+        Operation("PUT", "/deviceGroups/{deviceGroupId}", "DeviceGroups_Create", "deviceGroups.create", scope: .organization, isEmulated: true),
+        Operation("PATCH", "/deviceGroups/{deviceGroupId}", "DeviceGroups_Update", "deviceGroups.update", scope: .organization, isEmulated: true),
+        Operation("DELETE", "/deviceGroups/{deviceGroupId}", "DeviceGroups_Remove", "deviceGroups.delete", scope: .organization, isEmulated: true),
+        Operation("GET", "/deviceGroups/{deviceGroupId}/devices", "DeviceGroups_GetDevices", "deviceGroups.view", scope: .organization, isEmulated: true),
 
         Operation("GET", "/deviceTemplates", "DeviceTemplates_List", "deviceTemplates.view", scope: .organization, isEmulated: true),
         Operation("GET", "/deviceTemplates/{deviceTemplateId}", "DeviceTemplates_Get", "deviceTemplates.view", scope: .organization, isEmulated: true),

@@ -227,3 +227,58 @@ import Testing
         #expect(try client.request("GET", "/api/devices/s1/properties?\(Self.v)", token: admin).json == .object([("$metadata", .object([]))]))
     }
 }
+
+/// Device groups: membership from the filter, scoped to the caller and the group's organization.
+@Suite struct DeviceGroupTests {
+    static let v = DeviceTests.v
+
+    @Test func aGroupsDevicesComeFromItsFilterWithinWhatTheCallerMaySee() throws {
+        let (server, client, admin) = try DeviceTests.serverWithTree()
+        defer { server.stop() }
+        let template = "dtmi:contoso:thermostatTemplate;1"
+        #expect(try client.request("PUT", "/api/deviceTemplates/\(template)?\(Self.v)", token: admin, body: DeviceTests.templateBody).status == 200)
+        for (id, organization, withTemplate) in [("t-wa", "washington", true), ("t-sea", "seattle", true), ("t-or", "oregon", true), ("plain-wa", "washington", false)] {
+            let templateMember = withTemplate ? #","template":"\#(template)""# : ""
+            #expect(try client.request("PUT", "/api/devices/\(id)?\(Self.v)", token: admin, body: #"{"organizations":["\#(organization)"]\#(templateMember)}"#).status == 200)
+        }
+        let filter = #"SELECT * FROM devices WHERE $template = \"\#(template)\""#
+        let made = try client.request("PUT", "/api/deviceGroups/thermostats?\(Self.v)", token: admin, body: #"{"displayName":"Thermostats","filter":"\#(filter)"}"#)
+        #expect(made.status == 200 && made.json["filter"]?.stringValue?.hasPrefix("SELECT") == true, "\(made.text)")
+        #expect(DeviceTests.ids(try client.request("GET", "/api/deviceGroups/thermostats/devices?\(Self.v)", token: admin)) == ["t-wa", "t-sea", "t-or"])
+        // A group of washington selects only within washington's subtree, and its operator sees that group only.
+        let scoped = try client.request("PUT", "/api/deviceGroups/wa-all?\(Self.v)", token: admin, body: #"{"displayName":"WA","filter":"SELECT * FROM devices","organizations":["washington"]}"#)
+        #expect(scoped.status == 200, "\(scoped.text)")
+        #expect(DeviceTests.ids(try client.request("GET", "/api/deviceGroups/wa-all/devices?\(Self.v)", token: admin)) == ["t-wa", "t-sea", "plain-wa"])
+        let wa = try DeviceTests.token(client, admin: admin, id: "wa-op", role: DeviceTests.orgOperator, organization: "washington")
+        #expect(DeviceTests.ids(try client.request("GET", "/api/deviceGroups?\(Self.v)", token: wa)) == ["wa-all"])
+        #expect(try client.request("GET", "/api/deviceGroups/thermostats/devices?\(Self.v)", token: wa).status == 404)
+        // Membership follows the devices: a change of template moves a device out.
+        #expect(try client.request("PATCH", "/api/devices/t-sea?\(Self.v)", token: admin, body: #"{"template":null}"#).status == 200)
+        #expect(DeviceTests.ids(try client.request("GET", "/api/deviceGroups/thermostats/devices?\(Self.v)", token: admin)) == ["t-wa", "t-or"])
+        let combined = try client.request("PATCH", "/api/deviceGroups/thermostats?\(Self.v)", token: admin, body: #"{"filter":"select * from devices where $template = '\#(template)' and $organization != 'oregon'"}"#)
+        #expect(combined.status == 200, "\(combined.text)")
+        #expect(DeviceTests.ids(try client.request("GET", "/api/deviceGroups/thermostats/devices?\(Self.v)", token: admin)) == ["t-wa"])
+        #expect(try client.request("DELETE", "/api/deviceGroups/thermostats?\(Self.v)", token: admin).status == 204)
+        #expect(try client.request("GET", "/api/deviceGroups/thermostats?\(Self.v)", token: admin).status == 404)
+    }
+
+    @Test func aFilterIotcMockDoesNotUnderstandIsA422ThatSaysWhat() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        for (filter, words) in [
+            ("SELECT * FROM devices WHERE $template = 'a' OR $id = 'b'", "expected 'AND' instead of 'OR'"),
+            ("SELECT * FROM devices WHERE temperature > 5", "'temperature' is not a field"),
+            ("SELECT * FROM devices WHERE $id > 'a'", "'>' is not supported"),
+            ("SELECT id FROM devices", "expected '*'"),
+            ("SELECT * FROM devices WHERE $id = 'a", "not closed"),
+        ] {
+            let response = try client.request("PUT", "/api/deviceGroups/g?\(Self.v)", token: admin, body: #"{"displayName":"G","filter":"\#(filter)"}"#)
+            #expect(response.status == 422 && response.json["error"]?["message"]?.stringValue?.contains(words) == true, "\(filter): \(response.text)")
+        }
+        #expect(try client.request("PUT", "/api/deviceGroups/g?\(Self.v)", token: admin, body: #"{"displayName":"G"}"#).status == 422)
+        #expect(try client.request("PUT", "/api/deviceGroups/g%20h?\(Self.v)", token: admin, body: #"{"displayName":"G","filter":"SELECT * FROM devices"}"#).status == 422)
+        #expect(try client.request("GET", "/api/deviceGroups?\(Self.v)", token: admin).json == .object([("value", .array([]))]))
+    }
+}
