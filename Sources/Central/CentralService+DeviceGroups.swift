@@ -95,7 +95,6 @@ extension CentralService {
     private func deviceGroup(id: String, from body: JSONValue, base: JSONValue?, context: RequestContext, tree: OrganizationTree) throws -> JSONValue {
         var displayName = base?["displayName"]?.stringValue, filter = base?["filter"]?.stringValue
         var description = base?["description"]?.stringValue
-        var organizations = (base?["organizations"]?.arrayValue ?? []).compactMap(\.stringValue)
         if let value = body["displayName"] {
             guard let text = value.stringValue, Validation.isDisplayName(text) else {
                 throw CentralError.invalidBody("The field 'displayName' must be a string of 1 to 200 characters, not only white space, without control characters.")
@@ -117,32 +116,11 @@ extension CentralService {
         }
         guard let displayName else { throw CentralError.invalidBody("The field 'displayName' is required for a device group.") }
         guard let filter else { throw CentralError.invalidBody("The field 'filter' is required for a device group.") }
-        if let value = body["organizations"] {
-            guard context.version.hasOrganizations else {
-                throw CentralError.invalidBody("The field 'organizations' is not supported in api-version \(context.version.rawValue).")
-            }
-            let list = value == .null ? [] : value.arrayValue
-            guard let list, list.allSatisfy({ $0.stringValue != nil }) else {
-                throw CentralError.invalidBody("The field 'organizations' must be an array of organization ids, not \(value.kindDescription).")
-            }
-            guard list.count <= 1 else { throw CentralError.invalidBody("A device group belongs to one organization at most; 'organizations' names \(list.count).") }
-            organizations = list.compactMap(\.stringValue)
-        } else if base == nil, case .organizations(let roots) = context.scope {
-            guard roots.count == 1, let own = roots.first else {
-                throw CentralError.invalidBody("Name the group's organization in 'organizations': the caller belongs to \(roots.count) organizations.")
-            }
-            organizations = [own]
-        }
+        let organizations = try scopedOrganizations(
+            body, current: (base?["organizations"]?.arrayValue ?? []).compactMap(\.stringValue), creating: base == nil, what: "device group",
+            context: context, tree: tree)
         for organization in organizations where !tree.contains(organization) {
             throw CentralError.missingReference("The organization '\(organization.clipped)' does not exist.")
-        }
-        if context.scope != .application {
-            guard let organization = organizations.first else {
-                throw CentralError.forbidden("only a caller holding '\(context.operation.permission)' on the whole application may make a device group outside every organization; the caller holds it on \(context.scope.description).")
-            }
-            guard context.scope.contains(organization, in: tree) else {
-                throw CentralError.forbidden("the organization '\(organization.clipped)' lies outside \(context.scope.description), where the caller holds '\(context.operation.permission)'.")
-            }
         }
         var members: [(String, JSONValue)] = [("id", .string(id)), ("etag", .string(try Self.newETag())), ("displayName", .string(displayName)), ("filter", .string(filter))]
         if let description { members.append(("description", .string(description))) }

@@ -238,6 +238,17 @@ extension CentralService {
         if device.simulated && device.template == nil {
             throw CentralError.invalidBody("A simulated device needs a template: set 'template' to a device template id.")
         }
+        device.organizations = try scopedOrganizations(body, current: device.organizations, creating: creating, what: "device", context: context, tree: tree)
+        device.etag = try Self.newETag()
+    }
+
+    /// The organization of an item scoped as devices are (a device, a device group): the body's `organizations` when
+    /// it has one (an array of at most one id; null or [] for none; only in versions with organizations), else on a
+    /// create the caller's own organization when it is organization-scoped, else `current`. An organization-scoped
+    /// caller may not leave the item outside every organization, nor place it in one outside its subtrees (403); an
+    /// organization that does not exist is left for the caller to refuse.
+    func scopedOrganizations(_ body: JSONValue, current: [String], creating: Bool, what: String, context: RequestContext, tree: OrganizationTree) throws -> [String] {
+        var organizations = current
         if let value = body["organizations"] {
             guard context.version.hasOrganizations else {
                 throw CentralError.invalidBody("The field 'organizations' is not supported in api-version \(context.version.rawValue).")
@@ -246,23 +257,23 @@ extension CentralService {
             guard let list, list.allSatisfy({ $0.stringValue != nil }) else {
                 throw CentralError.invalidBody("The field 'organizations' must be an array of organization ids, not \(value.kindDescription).")
             }
-            guard list.count <= 1 else { throw CentralError.invalidBody("A device belongs to one organization at most; 'organizations' names \(list.count).") }
-            device.organizations = list.compactMap(\.stringValue)
+            guard list.count <= 1 else { throw CentralError.invalidBody("A \(what) belongs to one organization at most; 'organizations' names \(list.count).") }
+            organizations = list.compactMap(\.stringValue)
         } else if creating, case .organizations(let roots) = context.scope {
             guard roots.count == 1, let own = roots.first else {
-                throw CentralError.invalidBody("Name the device's organization in 'organizations': the caller belongs to \(roots.count) organizations.")
+                throw CentralError.invalidBody("Name the \(what)'s organization in 'organizations': the caller belongs to \(roots.count) organizations.")
             }
-            device.organizations = [own]
+            organizations = [own]
         }
         if context.scope != .application {
-            guard let organization = device.organizations.first else {
-                throw CentralError.forbidden("only a caller holding '\(context.operation.permission)' on the whole application may place a device outside every organization; the caller holds it on \(context.scope.description).")
+            guard let organization = organizations.first else {
+                throw CentralError.forbidden("only a caller holding '\(context.operation.permission)' on the whole application may place a \(what) outside every organization; the caller holds it on \(context.scope.description).")
             }
             if tree.contains(organization) && !context.scope.contains(organization, in: tree) {
                 throw CentralError.forbidden("the organization '\(organization.clipped)' lies outside \(context.scope.description), where the caller holds '\(context.operation.permission)'.")
             }
         }
-        device.etag = try Self.newETag()
+        return organizations
     }
 
     private func save(_ device: Device, context: RequestContext) throws {

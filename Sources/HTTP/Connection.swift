@@ -77,6 +77,7 @@ final class Connection: @unchecked Sendable {
     /// Starts serving a freshly accepted socket for `server` (called by the accepting thread).
     func open(server: HTTPServer, remote: String, rejecting: Bool) {
         let now = monotonicNanos()
+        engine.openConnections.wrappingAdd(1, ordering: .relaxed)
         generation = control.withLock { c in
             c.generation &+= 1
             c.phase = .owned
@@ -186,6 +187,7 @@ final class Connection: @unchecked Sendable {
         engine.remove(fd: fd)
         _ = closeDescriptor(fd)
         server?.connectionClosed(rejecting: wasRejecting)
+        engine.openConnections.wrappingSubtract(1, ordering: .relaxed)
     }
 
     // MARK: - Work
@@ -199,6 +201,16 @@ final class Connection: @unchecked Sendable {
     /// still arriving is answered 408 (503 when a stop ended the reads), a stalled write or handshake closes.
     func expire(scratch: UnsafeMutableRawBufferPointer) {
         guard let server else { return release(.close) }
+        // Bytes already waiting mean every event thread was busy (handlers blocked), not a silent client: re-armed,
+        // the socket's readiness queues the connection for the next free thread, with a fresh deadline.
+        // (Only for a connection with no request in progress: a head or body past its deadline gets its 408.)
+        if stage == .detecting || stage == .open && outboxOffset >= outbox.count && !requestInProgress,
+           !server.readsEnded.load(ordering: .sequentiallyConsistent), case .bytes = transport.peekFirstByte() {
+            let now = monotonicNanos()
+            idleSince = now
+            openedAt = now
+            return release(.wait(writable: false))
+        }
         switch stage {
         case .detecting where rejecting:
             stage = .open
@@ -217,10 +229,10 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Closes the connection to make room for a new one (the caller owns it): a head still arriving over plain
-    /// HTTP is told 408 first, as if its deadline had passed.
+    /// Closes the connection to make room for a new one (the caller owns it): a head still arriving is told 408
+    /// first (best effort: what the socket takes at once), as if its deadline had passed.
     func evict() {
-        if stage == .open, !transport.isTLS, parser.isReadingHead, let server {
+        if stage == .open, parser.isReadingHead, let server {
             queue(server.errorResponder(.requestTimeout), headOnly: false, connection: "close")
             _ = flush()
         }
@@ -330,6 +342,8 @@ final class Connection: @unchecked Sendable {
             return false
         }
         evictableSince.store(0, ordering: .sequentiallyConsistent)
+        // The next request's head (already arriving behind this one, perhaps) gets its own deadline.
+        mark = (nil, monotonicNanos())
         if late {
             // Every request already here is answered 503, the last one closing the connection.
             var pending = [request]
@@ -344,10 +358,25 @@ final class Connection: @unchecked Sendable {
         request.isTLS = transport.isTLS
         // A graceful stop lets this request finish; the connection then closes after the response.
         let response = server.handler(request)
-        let keepAlive = HTTPServer.keepsAlive(request: request, response: response) && !server.draining.load(ordering: .sequentiallyConsistent)
+        let persistent = HTTPServer.keepsAlive(request: request, response: response)
+        let keepAlive = persistent && !server.draining.load(ordering: .sequentiallyConsistent)
+        let open: String? = request.version == .http1_0 ? "keep-alive" : nil
+        if persistent && !keepAlive {
+            // A stop began while this request ran: the requests pipelined behind it that have already arrived are
+            // each answered 503 (the last one closing), rather than dropped with the connection.
+            var pending: [HTTPRequest] = []
+            while let more = try? parser.nextRequest() { pending.append(more) }
+            if !pending.isEmpty {
+                queue(response, headOnly: request.method == "HEAD", connection: open)
+                for (index, each) in pending.enumerated() {
+                    queueStopping(server, headOnly: each.method == "HEAD", closing: index == pending.count - 1)
+                }
+                return true
+            }
+        }
         // The response promised to keep the connection open: even if a stop began meanwhile it stays open, so a
         // request the client sends next is answered (503), not cut; the stop closes it once idle.
-        queue(response, headOnly: request.method == "HEAD", connection: keepAlive ? (request.version == .http1_0 ? "keep-alive" : nil) : "close")
+        queue(response, headOnly: request.method == "HEAD", connection: keepAlive ? open : "close")
         if !keepAlive { closeAfterWrite = true }
         return true
     }

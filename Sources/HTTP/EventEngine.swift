@@ -45,6 +45,8 @@ final class EventEngine: @unchecked Sendable {
         var nextListenerID = 1
     }
     private let tableLock = Mutex(Table())
+    /// Connections open in the process (the timer skips its scan when there are none).
+    let openConnections = Atomic<Int>(0)
 
     /// The epoll data of a listener: this bit plus its id.
     private static let listenerTag: UInt64 = 1 << 63
@@ -196,7 +198,14 @@ final class EventEngine: @unchecked Sendable {
             if fd < 0 {
                 switch errno {
                 case EINTR, ECONNABORTED, EPROTO: continue
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM: return .outOfDescriptors
+                case EMFILE, ENFILE:
+                    // The process is out of descriptors (several ports together can use up the limit): make room by
+                    // evicting this server's longest-idle connection, else answer one waiting client 503 through the
+                    // spare descriptor kept for this, rather than leave the queue hanging.
+                    if listener.server.evictOldest(engine: self) { continue }
+                    answerWithSpareDescriptor(listener)
+                    return .outOfDescriptors
+                case ENOBUFS, ENOMEM: return .outOfDescriptors
                 default: return .drained
                 }
             }
@@ -206,6 +215,20 @@ final class EventEngine: @unchecked Sendable {
             listener.server.admit(fd: fd, remote: socketAddressText(storage).text)
         }
         return .limit
+    }
+
+    /// A descriptor held open (on /dev/null) so that, out of descriptors, one can still be freed to accept a client
+    /// and tell it 503.
+    private let spareDescriptor = Mutex<Int32>(open("/dev/null", O_RDONLY | O_CLOEXEC))
+
+    private func answerWithSpareDescriptor(_ listener: Listener) {
+        spareDescriptor.withLock { spare in
+            guard spare >= 0 else { return }
+            _ = closeDescriptor(spare)
+            let fd = accept(listener.fd, nil, nil)
+            if fd >= 0 { listener.server.answerOutOfDescriptors(fd: fd) }
+            spare = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        }
     }
 
     // MARK: - Threads
@@ -237,10 +260,7 @@ final class EventEngine: @unchecked Sendable {
         while true {
             usleep(UInt32(Self.tickMilliseconds) * 1000)
             let now = monotonicNanos()
-            forEachConnection { connection in
-                guard connection.deadlineHint.load(ordering: .relaxed) <= now, connection.claimExpired(now: now) else { return }
-                connection.expire(scratch: scratch)
-            }
+            if openConnections.load(ordering: .relaxed) > 0 { scanDeadlines(now: now, scratch: scratch) }
             let paused = tableLock.withLock { Array($0.listeners.values) }
             for listener in paused {
                 listener.state.withLock { state in
@@ -249,6 +269,14 @@ final class EventEngine: @unchecked Sendable {
                     arm(fd: listener.fd, data: Self.listenerTag | UInt64(listener.id), writable: false, add: false)
                 }
             }
+        }
+    }
+
+    /// Ends the connections whose deadline has passed.
+    private func scanDeadlines(now: Int, scratch: UnsafeMutableRawBufferPointer) {
+        forEachConnection { connection in
+            guard connection.deadlineHint.load(ordering: .relaxed) <= now, connection.claimExpired(now: now) else { return }
+            connection.expire(scratch: scratch)
         }
     }
 

@@ -263,6 +263,17 @@ public final class HTTPServer: Sendable {
 
     // MARK: - Admission
 
+    /// Answers a connection accepted on the engine's spare descriptor, when the process had none left: 503 with
+    /// `Retry-After: 1` in plain text, what the socket takes at once, then close.
+    func answerOutOfDescriptors(fd: Int32) {
+        var response = errorResponder(.tooManyConnections)
+        response.headers.set("Retry-After", "1")
+        let bytes = HTTPResponseEncoding.encode(response, headOnly: false, connection: "close")
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
+        _ = shutdown(fd, Int32(SHUT_WR))
+        _ = closeDescriptor(fd)
+    }
+
     /// Takes a connection the engine accepted: served, served after evicting the longest-idle one, answered 503
     /// (past the limit with nothing to evict), or closed (the server is not running, or too many are refused).
     func admit(fd: Int32, remote: String) {
@@ -303,7 +314,7 @@ public final class HTTPServer: Sendable {
     /// Requests pay nothing for this (a connection only stores when it became idle, in an atomic): the oldest
     /// candidates are found by a scan of the connections when the server is full, and the 64 oldest kept for the
     /// next evictions.
-    private func evictOldest(engine: EventEngine) -> Bool {
+    func evictOldest(engine: EventEngine) -> Bool {
         let now = monotonicNanos()
         let oldEnough = now - nanos(Self.minimumEvictionAge)
         for _ in 0..<16 {

@@ -153,7 +153,9 @@ extension MockServer {
         } catch let error as ControlError {
             throw error
         } catch let error as HTTPServerError {
-            throw ControlError(error.code == EADDRINUSE ? 409 : 400, "The application cannot listen on port \(port): \(error.message).")
+            // Out of descriptors or memory is the server's condition, not the request's.
+            let status = error.code == EADDRINUSE ? 409 : [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.code) ? 503 : 400
+            throw ControlError(status, "The application cannot listen on port \(port): \(error.message).")
         } catch {
             throw ControlError(500, "The application cannot listen on port \(port): \(error).")
         }

@@ -1,5 +1,6 @@
 import Central
 import Foundation
+import Synchronization
 
 /// One line per request on standard error: method, path, app, principal (its id and readable name), status, reason
 /// and milliseconds, as `key=value` text or as one JSON object per line (the journal entry without its trace).
@@ -18,12 +19,25 @@ public final class RequestLog: Sendable {
         self.write = write
     }
 
-    /// Writes a line in one `write(2)`, so lines from many connections never interleave.
+    /// Writes a line in one `write(2)`, so lines from many connections never interleave. A line that standard error
+    /// cannot take at once (a pipe nobody reads is full) is dropped rather than waited for, so a log reader that
+    /// stops reading never stalls the server; the next line that gets through says how many were dropped.
     public static let standardError: @Sendable (String) -> Void = { line in
-        var bytes = Array(line.utf8)
+        var pfd = pollfd(fd: 2, events: Int16(POLLOUT), revents: 0)
+        guard poll(&pfd, 1, 0) == 1, pfd.revents & Int16(POLLOUT) != 0 else {
+            droppedLines.wrappingAdd(1, ordering: .relaxed)
+            return
+        }
+        var bytes: [UInt8] = []
+        let dropped = droppedLines.exchange(0, ordering: .relaxed)
+        if dropped > 0 { bytes += Array("iotc-mock: \(dropped) log line\(dropped == 1 ? " was" : "s were") dropped: standard error was not being read\n".utf8) }
+        bytes += Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
         _ = bytes.withUnsafeBytes { Foundation.write(2, $0.baseAddress, $0.count) }
     }
+
+    /// Lines `standardError` dropped since the last one it wrote.
+    private static let droppedLines = Atomic<Int>(0)
 
     /// A line about the server itself (a certificate made at start): `iotc-mock: <message>` as text, or
     /// `{"time", "notice"}` as JSON, so the log stays one format.

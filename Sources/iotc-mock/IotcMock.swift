@@ -185,7 +185,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         if configuration.logFormat != nil {
-            FileHandle.standardError.write(Data("iotc-mock: up to \(server.maxConnections) connections per port (descriptor limit \(MockServer.descriptorLimit ?? 0))\n".utf8))
+            FileHandle.standardError.write(Data("iotc-mock: up to \(server.maxConnections) connection\(server.maxConnections == 1 ? "" : "s") per port (descriptor limit \(MockServer.descriptorLimit ?? 0))\n".utf8))
         }
         FileHandle.standardOutput.write(Data((server.readyLine() + "\n").utf8))
         DispatchQueue.global().asyncAfter(deadline: .now() + 1) { ResidentMemory.releaseStartUpPages() }

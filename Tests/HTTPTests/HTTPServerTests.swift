@@ -269,6 +269,42 @@ private func errorReply(_ status: Int, _ reason: String) -> String {
         kept.removeAll()
     }
 
+    /// Found by a new-user trial: a client that pipelined without pause got 408 once the first request's head
+    /// deadline passed, though each head arrived in time. Each request's head has its own deadline.
+    @Test func everyPipelinedRequestHasItsOwnHeadDeadline() throws {
+        let server = try startServer { $0.headerTimeout = 0.4 }
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        let request = "GET /p HTTP/1.1\r\nHost: x\r\n\r\n"
+        try client.send(String(request.prefix(5)))
+        for _ in 0..<20 {  // 20 × 50 ms = 1 s, past the 0.4 s deadline; each head is whole within 50 ms
+            usleep(50_000)
+            try client.send(String(request.dropFirst(5)) + String(request.prefix(5)))
+            #expect(try client.readResponse() == echo("GET", "/p"))
+        }
+    }
+
+    /// Found by a new-user trial: requests pipelined behind one in progress when a graceful stop began were dropped
+    /// with the connection; each gets its 503 now, the last one closing.
+    @Test func aGracefulStopAnswersPipelinedRequestsBehindTheOneInProgress() throws {
+        let server = try startServer(handler: { request in
+            if request.path == "/slow" { usleep(400_000) }
+            return echoHandler(request)
+        })
+        let client = try RawClient(port: server.port)
+        try client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n" + String(repeating: "GET /next HTTP/1.1\r\nHost: x\r\n\r\n", count: 3))
+        usleep(100_000)  // the handler is running
+        let stopper = Thread { server.stop(gracePeriod: 5) }
+        stopper.start()
+        #expect(try client.readResponse() == echo("GET", "/slow"))
+        for index in 0..<3 {
+            let reply = try client.readResponse()
+            #expect(reply.hasPrefix("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"), "\(reply)")
+            #expect(reply.contains("Connection: close") == (index == 2), "\(reply)")
+        }
+        while !stopper.isFinished { usleep(10_000) }
+    }
+
     @Test func survivesClientsThatVanish() throws {
         let server = try startServer()
         defer { server.stop() }

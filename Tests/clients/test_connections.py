@@ -1,8 +1,12 @@
 """Connections are cheap and fair: thousands held at once cost memory only, idle and slow ones cannot lock normal
 clients out, a stalled TLS handshake stalls nobody else, and a stop with many connections open still answers
 every request. Real sockets against the built binary; every loop is bounded."""
+import os
+import re
 import resource
 import select
+import shutil
+import subprocess
 import signal
 import socket
 import ssl
@@ -12,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import start_mock
+from conftest import BINARY, start_mock
+from test_stop import read_response  # (status, headers) of one response, or None when the connection ended first
 
 ROLES = "GET /api/roles?api-version=2022-07-31 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\n\r\n"
 
@@ -27,26 +32,6 @@ def raise_descriptor_limit(needed):
 
 def port_of(mock):
     return int(mock.url.rsplit(":", 1)[1])
-
-
-def read_response(sock):
-    """(status, headers, body) of one response, or None when the connection ended first."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    length = int(headers.get("content-length", "0"))
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return None
-        body += chunk
-    return int(lines[0].split()[1]), headers, body[:length]
 
 
 def closed_by_server(sock, wait=0.0):
@@ -266,3 +251,30 @@ def test_a_stop_with_a_thousand_connections_open_answers_every_request_and_exits
 def read_response_after(sock, request):
     sock.sendall(request.encode())
     return read_response(sock)
+
+
+def test_out_of_descriptors_across_two_ports_the_longest_idle_connection_still_makes_room():
+    """Found by a new-user trial: two ports together used up the descriptor limit and new connections hung. Under
+    a limit of 300 descriptors each port allows 236 connections; 236 held on each leave none for a new client."""
+    if not shutil.which("prlimit"):
+        pytest.skip("prlimit (util-linux) is missing")
+    raise_descriptor_limit(1_000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOTC_MOCK_")}
+    process = subprocess.Popen(["prlimit", "--nofile=300:300", "--", str(BINARY), "--in-memory", "--quiet", "--port", "0",
+                                "--drop-in", "--drop-in-port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    held = []
+    try:
+        line = process.stdout.readline()
+        ports = [int(re.search(r"url=http://127.0.0.1:(\d+)", line).group(1)), int(re.search(r"drop-in-port=(\d+)", line).group(1))]
+        token = line.split(" token=", 1)[1].strip()
+        for port in ports:
+            held += open_idle(port, 236)
+        time.sleep(1.3)  # all idle for longer than the minimum age
+        for port in ports:
+            milliseconds, status = timed_request(port, token)
+            assert status == 200 and milliseconds < 2000, (port, status, milliseconds)
+    finally:
+        for sock in held:
+            sock.close()
+        process.terminate()
+        process.wait(timeout=10)
