@@ -257,7 +257,7 @@ def connection_memory(count=10_000):
     process, port, _ = start("--in-memory", "--max-connections", str(count + 100))
     held = []
     try:
-        time.sleep(0.5)
+        time.sleep(2)  # after the start-up pages are given back (1 s after the ready line)
         before = rss_kib(process.pid)
         for _ in range(count):
             held.append(socket.create_connection(("127.0.0.1", port), timeout=10))

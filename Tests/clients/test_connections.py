@@ -278,3 +278,30 @@ def test_out_of_descriptors_across_two_ports_the_longest_idle_connection_still_m
             sock.close()
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_standard_error_pipe_nobody_reads_does_not_stall_the_server():
+    """Found by a new-user trial: with the request log going to a pipe nobody read, the server hung once the pipe was
+    full. Lines it cannot take at once are dropped now, and the next line written says how many."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOTC_MOCK_")}
+    process = subprocess.Popen([str(BINARY), "--in-memory", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        line = process.stdout.readline().decode()
+        port = int(re.search(r"url=http://127.0.0.1:(\d+)", line).group(1))
+        token = line.split(" token=", 1)[1].strip()
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        for _ in range(3_000):  # about 450 KB of log lines: the pipe holds 64 KB
+            assert timed_request(port, token, sock)[1] == 200
+        sock.close()
+        # Reading now lets the next line through, with the count of those dropped.
+        os.set_blocking(process.stderr.fileno(), False)
+        drained = b""
+        while chunk := process.stderr.read(1 << 16) or b"":
+            drained += chunk
+        assert timed_request(port, token)[1] == 200
+        time.sleep(0.2)
+        drained += process.stderr.read(1 << 16) or b""
+        assert re.search(rb"iotc-mock: \d+ log lines were dropped: standard error was not being read", drained), drained[-500:]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
