@@ -104,11 +104,12 @@ extension CentralStore {
         }
     }
 
-    /// Deletes a device, with its data and command history; returns whether it existed.
+    /// Deletes a device, with its data, command history and attestation; returns whether it existed.
     public func deleteDevice(appID: String, id: String) throws -> Bool {
         try database.transaction { tx in
             try tx.query("DELETE FROM device_commands WHERE app_id = ? AND device_id = ?", [.text(appID), .text(id)])
             try tx.query("DELETE FROM device_data WHERE app_id = ? AND device_id = ?", [.text(appID), .text(id)])
+            try tx.query("DELETE FROM resources WHERE app_id = ? AND kind = 'attestation' AND id = ?", [.text(appID), .text(id)])
             return try !tx.query("DELETE FROM devices WHERE app_id = ? AND id = ? RETURNING seq", [.text(appID), .text(id)]).isEmpty
         }
     }

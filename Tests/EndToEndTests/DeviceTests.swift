@@ -282,3 +282,44 @@ import Testing
         #expect(try client.request("GET", "/api/deviceGroups?\(Self.v)", token: admin).json == .object([("value", .array([]))]))
     }
 }
+
+/// A device's attestation and credentials.
+@Suite struct DeviceAttestationTests {
+    static let v = DeviceTests.v
+
+    @Test func credentialsAreStableDerivedKeysUntilAnAttestationIsSet() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        #expect(try client.request("PUT", "/api/devices/d1?\(Self.v)", token: admin, body: "{}").status == 200)
+        #expect(try client.request("PUT", "/api/devices/d2?\(Self.v)", token: admin, body: "{}").status == 200)
+        let first = try client.request("GET", "/api/devices/d1/credentials?\(Self.v)", token: admin)
+        #expect(first.status == 200 && first.json["idScope"]?.stringValue?.hasPrefix("0ne") == true, "\(first.text)")
+        let key = try #require(first.json["symmetricKey"]?["primaryKey"]?.stringValue)
+        #expect(Data(base64Encoded: key)?.count == 32)
+        #expect(try client.request("GET", "/api/devices/d1/credentials?\(Self.v)", token: admin).json == first.json, "stable")
+        #expect(try client.request("GET", "/api/devices/d2/credentials?\(Self.v)", token: admin).json["symmetricKey"] != first.json["symmetricKey"])
+        #expect(try client.request("GET", "/api/devices/d1/attestation?\(Self.v)", token: admin).status == 404)
+
+        let tpm = #"{"type":"tpm","tpm":{"endorsementKey":"AToAAQALAAMAsgAgg3GXZ0SEs"}}"#
+        let set = try client.request("PUT", "/api/devices/d1/attestation?\(Self.v)", token: admin, body: tpm)
+        let expected = try JSONValue.parse(Array(tpm.utf8))
+        #expect(set.status == 200 && set.json == expected, "\(set.text)")
+        #expect(try client.request("GET", "/api/devices/d1/credentials?\(Self.v)", token: admin).json["tpm"]?["endorsementKey"] == .string("AToAAQALAAMAsgAgg3GXZ0SEs"))
+        for (body, words) in [
+            (#"{"tpm":{"endorsementKey":"x"}}"#, "'type' is required"), (#"{"type":"password"}"#, "not one of"),
+            (#"{"type":"symmetricKey","symmetricKey":{"primaryKey":"a"}}"#, "secondaryKey is required"),
+            (#"{"type":"x509","x509":{"clientCertificates":{}}}"#, "primary is required"),
+        ] {
+            let response = try client.request("PUT", "/api/devices/d1/attestation?\(Self.v)", token: admin, body: body)
+            #expect(response.status == 422 && response.json["error"]?["message"]?.stringValue?.contains(words) == true, "\(body): \(response.text)")
+        }
+        let patched = try client.request("PATCH", "/api/devices/d1/attestation?\(Self.v)", token: admin, body: #"{"type":"symmetricKey","tpm":null,"symmetricKey":{"primaryKey":"cA==","secondaryKey":"cw=="}}"#)
+        #expect(patched.status == 200 && patched.json["symmetricKey"]?["secondaryKey"] == .string("cw=="), "\(patched.text)")
+        #expect(try client.request("DELETE", "/api/devices/d1/attestation?\(Self.v)", token: admin).status == 204)
+        #expect(try client.request("DELETE", "/api/devices/d1/attestation?\(Self.v)", token: admin).status == 404)
+        #expect(try client.request("GET", "/api/devices/d1/credentials?\(Self.v)", token: admin).json == first.json)
+        #expect(try client.request("GET", "/api/devices/nope/credentials?\(Self.v)", token: admin).status == 404)
+    }
+}

@@ -21,9 +21,9 @@ TENANT = "726878f1-1cb5-489c-a4f1-581d7b3c5984"
 AZURE_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 ADMINISTRATOR = "ca310b8d-2f4a-44e0-a36e-957c202cd8d4"
 PROTECTED_USER = "schemathesis-admin"
-# The paths of the emulated operations (modules, attestation, credentials and relationships are not emulated yet).
+# The paths of the emulated operations (modules and relationships are not emulated yet).
 EMULATED = (r"^/(apiTokens|users|roles|organizations)|^/devices(/\{deviceId\})?$|^/deviceTemplates(/\{deviceTemplateId\})?$"
-            r"|^/devices/\{deviceId\}/(properties|components$|telemetry|commands|components/\{componentName\}/(properties|telemetry|commands))"
+            r"|^/devices/\{deviceId\}/(attestation|credentials|properties|components$|telemetry|commands|components/\{componentName\}/(properties|telemetry|commands))"
             r"|^/deviceGroups")
 EXAMPLES = int(os.environ.get("IOTC_MOCK_SCHEMATHESIS_EXAMPLES", "200"))
 
