@@ -114,10 +114,10 @@ public enum OperationCatalog {
         Operation("POST", "/enrollmentGroups/{enrollmentGroupId}/certificates/{entry}/generateVerificationCode", "EnrollmentGroups_GenerateVerificationCodeX509", "deviceConnectivity.manageGlobal", scope: .application),
         Operation("POST", "/enrollmentGroups/{enrollmentGroupId}/certificates/{entry}/verify", "EnrollmentGroups_VerifyX509", "deviceConnectivity.manageGlobal", scope: .application),
 
-        Operation("GET", "/fileUploads", "FileUploads_Get", "fileUploads.view", scope: .application),
-        Operation("PUT", "/fileUploads", "FileUploads_Create", "fileUploads.manage", scope: .application),
-        Operation("PATCH", "/fileUploads", "FileUploads_Update", "fileUploads.manage", scope: .application),
-        Operation("DELETE", "/fileUploads", "FileUploads_Remove", "fileUploads.manage", scope: .application),
+        Operation("GET", "/fileUploads", "FileUploads_Get", "fileUploads.view", scope: .application, isEmulated: true),
+        Operation("PUT", "/fileUploads", "FileUploads_Create", "fileUploads.manage", scope: .application, isEmulated: true),
+        Operation("PATCH", "/fileUploads", "FileUploads_Update", "fileUploads.manage", scope: .application, isEmulated: true),
+        Operation("DELETE", "/fileUploads", "FileUploads_Remove", "fileUploads.manage", scope: .application, isEmulated: true),
 
         Operation("GET", "/jobs", "Jobs_List", "jobs.view", scope: .organization),
         Operation("GET", "/jobs/{jobId}", "Jobs_Get", "jobs.view", scope: .organization),

@@ -102,7 +102,7 @@ import Testing
             #expect(fixture.permissions[operation.permission] != nil, "\(operation.operationID) names \(operation.permission)")
         }
         let emulated = Set(OperationCatalog.operations.filter(\.isEmulated).map { $0.operationID.split(separator: "_")[0] })
-        #expect(emulated == ["ApiTokens", "Users", "Roles", "Organizations", "DeviceTemplates", "Devices", "DeviceGroups"])
+        #expect(emulated == ["ApiTokens", "Users", "Roles", "Organizations", "DeviceTemplates", "Devices", "DeviceGroups", "FileUploads"])
     }
 
     @Test func theCommittedPermissionsDocumentIsTheGeneratedOne() throws {

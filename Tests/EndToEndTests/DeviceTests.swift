@@ -323,3 +323,33 @@ import Testing
         #expect(try client.request("GET", "/api/devices/nope/credentials?\(Self.v)", token: admin).status == 404)
     }
 }
+
+/// The application's file upload configuration.
+@Suite struct FileUploadTests {
+    @Test func theConfigurationIsStoredCheckedAndRemoved() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        let path = "/api/fileUploads?api-version=2022-10-31-preview"
+        #expect(try client.request("GET", path, token: admin).status == 404)
+        let body = #"{"connectionString":"DefaultEndpointsProtocol=https;AccountName=a;AccountKey=a2V5","container":"uploads","sasTtl":"PT1H","readAccess":true}"#
+        let made = try client.request("PUT", path, token: admin, body: body)
+        #expect(made.status == 200 && made.json["state"] == .string("succeeded") && made.json["readAccess"] == .bool(true), "\(made.text)")
+        #expect(try client.request("GET", "/api/fileUploads?api-version=2022-07-31", token: admin).json["readAccess"] == nil, "not in 2022-07-31")
+        for (bad, words) in [
+            (#"{"container":"c"}"#, "'connectionString' is required"), (#"{"connectionString":"x","container":""}"#, "non-empty string"),
+            (#"{"connectionString":"x","container":"c","sasTtl":"1 hour"}"#, "ISO 8601 duration"),
+        ] {
+            let response = try client.request("PUT", path, token: admin, body: bad)
+            #expect(response.status == 422 && response.json["error"]?["message"]?.stringValue?.contains(words) == true, "\(bad): \(response.text)")
+        }
+        let patched = try client.request("PATCH", path, token: admin, body: #"{"sasTtl":"P1DT2H","account":null}"#)
+        #expect(patched.status == 200 && patched.json["sasTtl"] == .string("P1DT2H") && patched.json["container"] == .string("uploads"), "\(patched.text)")
+        let operatorToken = try DeviceTests.token(client, admin: admin, id: "op", role: DeviceTests.operatorRole)
+        #expect(try client.request("PUT", path, token: operatorToken, body: body).status == 403)
+        #expect(try client.request("DELETE", path, token: admin).status == 204)
+        #expect(try client.request("DELETE", path, token: admin).status == 404)
+        #expect(CentralService.isDuration("PT30M") && CentralService.isDuration("P1D") && !CentralService.isDuration("P") && !CentralService.isDuration("PT"))
+    }
+}

@@ -81,6 +81,7 @@ import Testing
             case "Organizations_Create": #"{"displayName":"Made by \#(role.name)","parent":"matrix-org"}"#
             case "Users_Create": #"{"type":"email","email":"\#(id)@example.com","roles":[{"role":"84cc62c1-dabe-49d3-b16e-8b291232b285","organization":"matrix-org"}]}"#
             case "ApiTokens_Create": #"{"roles":[{"role":"ae2c9854-393b-4f97-8c42-479d70ce626e"}]}"#
+            case "FileUploads_Create": #"{"connectionString":"DefaultEndpointsProtocol=https;AccountName=a;AccountKey=a2V5","container":"uploads"}"#
             case "DeviceGroups_Create": #"{"displayName":"Group","filter":"SELECT * FROM devices"}"#
             case "DeviceTemplates_Create": #"{"@type":["ModelDefinition","DeviceModel"],"capabilityModel":{"@type":"Interface"}}"#
             default: ["PUT", "PATCH", "POST"].contains(operation.method) ? "{}" : nil

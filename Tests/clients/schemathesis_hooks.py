@@ -50,6 +50,8 @@ def meaningful(case):
         del body["organizations"]
     if body.get("simulated") is True:
         body["simulated"] = False
+    if isinstance(body.get("sasTtl"), str):
+        body["sasTtl"] = "PT1H"
     if isinstance(body.get("filter"), str):
         body["filter"] = "SELECT * FROM devices"
     if "capabilityModel" in body or "@type" in body:

@@ -24,7 +24,7 @@ PROTECTED_USER = "schemathesis-admin"
 # The paths of the emulated operations (modules and relationships are not emulated yet).
 EMULATED = (r"^/(apiTokens|users|roles|organizations)|^/devices(/\{deviceId\})?$|^/deviceTemplates(/\{deviceTemplateId\})?$"
             r"|^/devices/\{deviceId\}/(attestation|credentials|properties|components$|telemetry|commands|components/\{componentName\}/(properties|telemetry|commands))"
-            r"|^/deviceGroups")
+            r"|^/deviceGroups|^/fileUploads")
 EXAMPLES = int(os.environ.get("IOTC_MOCK_SCHEMATHESIS_EXAMPLES", "200"))
 
 
