@@ -73,12 +73,7 @@ extension CentralService {
     }
 
     private func deviceForAttestation(_ context: RequestContext) throws -> Device {
-        let id = context.parameter("deviceId")
-        let tree = try organizationTree(context)
-        guard let device = try store.device(appID: context.application.id, id: id), device.isVisible(to: context.scope, in: tree) else {
-            throw CentralError.notFound("device", id: id)
-        }
-        return device
+        try visibleDevice(context).0
     }
 
     /// The attestation as stored: `type` and its member, checked; other members dropped (`info` is read-only).

@@ -217,12 +217,7 @@ extension CentralService {
            let value = context.request.queryValues("unmodeled").last, value != "true" && value != "false" {
             throw CentralError.badRequest("unmodeled must be true or false, not '\(value.clipped)'.")
         }
-        let id = context.parameter("deviceId")
-        let tree = try organizationTree(context)
-        guard let device = try store.device(appID: context.application.id, id: id), device.isVisible(to: context.scope, in: tree) else {
-            throw CentralError.notFound("device", id: id)
-        }
-        return device
+        return try visibleDevice(context).0
     }
 
     /// The component the path names ('' for the default one); 404 when the device's template has no such component.

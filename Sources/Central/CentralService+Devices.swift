@@ -196,7 +196,8 @@ extension CentralService {
         }
     }
 
-    private func visibleDevice(_ context: RequestContext) throws -> (Device, OrganizationTree) {
+    /// The device of the path, with the organization tree: 404 when absent or outside the caller's organizations.
+    func visibleDevice(_ context: RequestContext) throws -> (Device, OrganizationTree) {
         let id = context.parameter("deviceId")
         let tree = try organizationTree(context)
         guard let device = try store.device(appID: context.application.id, id: id), device.isVisible(to: context.scope, in: tree) else {
