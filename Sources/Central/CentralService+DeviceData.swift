@@ -35,28 +35,51 @@ extension CentralService {
 
     /// Devices_ReplaceProperties (`replacing`) and Devices_UpdateProperties, and their component forms: the body's
     /// members become desired values (a replace drops the desired values it does not name; in an update, null drops
-    /// one); answered 202 with the body, as the device has yet to take them.
+    /// one). On the device's own properties, a member named after a component of its template holds that
+    /// component's values. Answered 202 with `$metadata.{name}.desiredValue` for each value, nested under each
+    /// component named, as the device has yet to take them (the spec's example "Update device properties").
     func setProperties(_ context: RequestContext, replacing: Bool) throws -> Reply {
         try context.requireContentType(replacing ? ["application/json"] : ["application/json", "application/merge-patch+json"])
         let device = try deviceForData(context)
         let component = try componentName(context, device: device)
         guard case .object(let members) = try context.jsonObjectBody() else { throw CentralError.invalidBody("The request body must be a JSON object.") }
-        if let reserved = members.first(where: { $0.0.hasPrefix("$") || $0.0 == "__t" }) {
-            throw CentralError.invalidBody("'\(reserved.0.clipped)' is not a property name: names starting with '$', and '__t', are reserved.")
-        }
-        try store.updateDeviceData(appID: context.application.id, deviceID: device.id, component: component) { data in
-            if replacing { data.desired = [] }
-            // One version per write, as a device twin's desired `$version` counts patches.
-            data.desiredVersion += 1
-            for (name, value) in members {
-                data.desired.removeAll { $0.0 == name }
-                guard value != .null || replacing else { continue }
-                data.desired.append((name, .object([
-                    ("value", value), ("version", .number(Double(data.desiredVersion))), ("time", .number(Double(context.now))),
-                ])))
+        let componentNames = component.isEmpty ? Set(try components(of: device, context: context).map(\.name)) : []
+        // The values of each component the body names ('' is the one of the path).
+        var writes: [(component: String, values: [(String, JSONValue)])] = [(component, [])]
+        for (name, value) in members {
+            if componentNames.contains(name), case .object(let nested) = value {
+                writes.append((name, nested))
+            } else {
+                writes[0].values.append((name, value))
             }
         }
-        return Reply(status: 202, body: .object(members))
+        for (_, values) in writes {
+            if let reserved = values.first(where: { $0.0.hasPrefix("$") || $0.0 == "__t" }) {
+                throw CentralError.invalidBody("'\(reserved.0.clipped)' is not a property name: names starting with '$', and '__t', are reserved.")
+            }
+        }
+        var answer: [(String, JSONValue)] = []
+        for (index, write) in writes.enumerated() where index == 0 || !write.values.isEmpty {
+            try store.updateDeviceData(appID: context.application.id, deviceID: device.id, component: write.component) { data in
+                if replacing { data.desired = [] }
+                // One version per write, as a device twin's desired `$version` counts patches.
+                data.desiredVersion += 1
+                for (name, value) in write.values {
+                    data.desired.removeAll { $0.0 == name }
+                    guard value != .null || replacing else { continue }
+                    data.desired.append((name, .object([
+                        ("value", value), ("version", .number(Double(data.desiredVersion))), ("time", .number(Double(context.now))),
+                    ])))
+                }
+            }
+            let metadata = JSONValue.object([("$metadata", .object(write.values.map { ($0.0, .object([("desiredValue", $0.1)])) }))])
+            if index == 0 {
+                if !write.values.isEmpty || writes.count == 1, case .object(let own) = metadata { answer += own }
+            } else {
+                answer.append((write.component, metadata))
+            }
+        }
+        return Reply(status: 202, body: .object(answer))
     }
 
     /// Devices_GetTelemetryValue and Devices_GetComponentTelemetryValue: the last value the control plane set, with

@@ -353,3 +353,24 @@ import Testing
         #expect(CentralService.isDuration("PT30M") && CentralService.isDuration("P1D") && !CentralService.isDuration("P") && !CentralService.isDuration("PT"))
     }
 }
+
+extension DeviceDataTests {
+    /// The spec's example "Update device properties": a component's values nested under its name in the device's own
+    /// properties, answered with `$metadata.{name}.desiredValue`.
+    @Test func settingPropertiesAnswersAsTheSpecsExample() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        let template = #"{"@type":["ModelDefinition","DeviceModel"],"capabilityModel":{"@type":"Interface","contents":[{"@type":"Component","name":"settings","schema":"dtmi:x:settings;1"}]}}"#
+        #expect(try client.request("PUT", "/api/deviceTemplates/dtmi:t:s;1?\(Self.v)", token: admin, body: template).status == 200)
+        #expect(try client.request("PUT", "/api/devices/mx1?\(Self.v)", token: admin, body: #"{"template":"dtmi:t:s;1"}"#).status == 200)
+        let set = try client.request("PATCH", "/api/devices/mx1/properties?\(Self.v)", token: admin, body: #"{"settings":{"voltage":25,"current":7}}"#)
+        #expect(set.status == 202)
+        #expect(set.json == .object([("settings", .object([("$metadata", .object([
+            ("voltage", .object([("desiredValue", .number(25))])), ("current", .object([("desiredValue", .number(7))])),
+        ]))]))]), "\(set.text)")
+        let component = try client.request("GET", "/api/devices/mx1/components/settings/properties?\(Self.v)", token: admin)
+        #expect(component.json["voltage"] == .number(25) && component.json["$metadata"]?["current"]?["desiredValue"] == .number(7), "\(component.text)")
+    }
+}

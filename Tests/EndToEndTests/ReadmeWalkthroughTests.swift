@@ -61,7 +61,7 @@ struct ReadmeWalkthroughTests {
         let properties = try #require(lines.first { $0.hasPrefix(#"{"firmware":"1.0.2""#) }, "\(text)")
         #expect(properties.contains(#""thermostat1":{"__t":"c","targetTemperature":21,"$metadata":{"targetTemperature":{"lastUpdateTime":"#), "\(properties)")
         #expect(lines.contains { $0.hasPrefix(#"{"timestamp":""#) && $0.hasSuffix(#"","value":20.5}"#) }, "\(text)")
-        #expect(lines.contains(#"{"targetTemperature":23}"#), "\(text)")
+        #expect(lines.contains(#"{"$metadata":{"targetTemperature":{"desiredValue":23}}}"#), "\(text)")
         #expect(lines.contains { $0.contains(#""request":{"delay":5},"response":{"ok":true},"responseCode":200}"#) }, "\(text)")
     }
 
