@@ -58,25 +58,27 @@ extension CentralService {
                 throw CentralError.invalidBody("'\(reserved.0.clipped)' is not a property name: names starting with '$', and '__t', are reserved.")
             }
         }
-        var answer: [(String, JSONValue)] = []
-        for (index, write) in writes.enumerated() where index == 0 || !write.values.isEmpty {
-            try store.updateDeviceData(appID: context.application.id, deviceID: device.id, component: write.component) { data in
-                if replacing { data.desired = [] }
-                // One version per write, as a device twin's desired `$version` counts patches.
-                data.desiredVersion += 1
-                for (name, value) in write.values {
-                    data.desired.removeAll { $0.0 == name }
-                    guard value != .null || replacing else { continue }
-                    data.desired.append((name, .object([
-                        ("value", value), ("version", .number(Double(data.desiredVersion))), ("time", .number(Double(context.now))),
-                    ])))
-                }
+        let written = writes.enumerated().filter { $0.offset == 0 || !$0.element.values.isEmpty }.map(\.element)
+        try store.updateDeviceData(appID: context.application.id, deviceID: device.id, components: written.map(\.component)) { component, data in
+            guard let values = written.first(where: { $0.component == component })?.values else { return }
+            if replacing { data.desired = [] }
+            // One version per write, as a device twin's desired `$version` counts patches.
+            data.desiredVersion += 1
+            for (name, value) in values {
+                data.desired.removeAll { $0.0 == name }
+                guard value != .null || replacing else { continue }
+                data.desired.append((name, .object([
+                    ("value", value), ("version", .number(Double(data.desiredVersion))), ("time", .number(Double(context.now))),
+                ])))
             }
-            let metadata = JSONValue.object([("$metadata", .object(write.values.map { ($0.0, .object([("desiredValue", $0.1)])) }))])
+        }
+        var answer: [(String, JSONValue)] = []
+        for (index, write) in written.enumerated() {
+            let metadata: [(String, JSONValue)] = [("$metadata", .object(write.values.map { ($0.0, .object([("desiredValue", $0.1)])) }))]
             if index == 0 {
-                if !write.values.isEmpty || writes.count == 1, case .object(let own) = metadata { answer += own }
+                if !write.values.isEmpty || written.count == 1 { answer += metadata }
             } else {
-                answer.append((write.component, metadata))
+                answer.append((write.component, .object(metadata)))
             }
         }
         return Reply(status: 202, body: .object(answer))
@@ -188,22 +190,21 @@ extension CentralService {
                 throw CentralError.badRequest("commands.\(change.name.clipped) must be an object with an integer 'responseCode' and any 'response'.")
             }
         }
-        let touched = Set(changes.map(\.component)).union([""])
-        for component in touched {
-            try store.updateDeviceData(appID: applicationID, deviceID: deviceID, component: component, connected: component.isEmpty ? connected : nil) { data in
-                for change in changes where change.component == component {
-                    let entry: JSONValue = change.member == "commands" ? change.value : .object([("value", change.value), ("time", .number(Double(time)))])
-                    switch change.member {
-                    case "reported":
-                        data.reported.removeAll { $0.0 == change.name }
-                        if change.value != .null { data.reported.append((change.name, entry)) }
-                    case "telemetry":
-                        data.telemetry.removeAll { $0.0 == change.name }
-                        if change.value != .null { data.telemetry.append((change.name, entry)) }
-                    default:
-                        data.responses.removeAll { $0.0 == change.name }
-                        if change.value != .null { data.responses.append((change.name, entry)) }
-                    }
+        // Every component in one transaction (the default one first, which also records `connected`).
+        let touched = [""] + Set(changes.map(\.component)).subtracting([""]).sorted()
+        try store.updateDeviceData(appID: applicationID, deviceID: deviceID, components: touched, connected: connected) { component, data in
+            for change in changes where change.component == component {
+                let entry: JSONValue = change.member == "commands" ? change.value : .object([("value", change.value), ("time", .number(Double(time)))])
+                switch change.member {
+                case "reported":
+                    data.reported.removeAll { $0.0 == change.name }
+                    if change.value != .null { data.reported.append((change.name, entry)) }
+                case "telemetry":
+                    data.telemetry.removeAll { $0.0 == change.name }
+                    if change.value != .null { data.telemetry.append((change.name, entry)) }
+                default:
+                    data.responses.removeAll { $0.0 == change.name }
+                    if change.value != .null { data.responses.append((change.name, entry)) }
                 }
             }
         }

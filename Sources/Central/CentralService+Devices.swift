@@ -151,10 +151,12 @@ extension CentralService {
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
         let tree = try organizationTree(context)
-        if let existing = try store.device(appID: context.application.id, id: id), !existing.isVisible(to: context.scope, in: tree) {
+        let existing = try store.device(appID: context.application.id, id: id)
+        if let existing, !existing.isVisible(to: context.scope, in: tree) {
             throw CentralError.forbidden("a device with the id '\(id.clipped)' exists outside \(context.scope.description), where the caller holds '\(context.operation.permission)'.")
         }
-        var device = Device(id: id, displayName: id, template: nil, enabled: true, simulated: false, organizations: [], etag: "")
+        // A replace keeps what the body cannot set: `provisioned` is read-only.
+        var device = Device(id: id, displayName: id, template: nil, enabled: true, simulated: false, provisioned: existing?.provisioned ?? false, organizations: [], etag: "")
         try apply(body, to: &device, context: context, tree: tree, creating: true)
         try save(device, context: context)
         return Reply(status: 200, body: device.json(version: context.version))

@@ -157,23 +157,29 @@ extension CentralStore {
         return data
     }
 
-    /// Changes one component's data with `change`, in one transaction; false when the device does not exist.
+    /// Changes the data of each of `components` with `change` (called once per component), all in one transaction,
+    /// so a write that fails part way leaves nothing changed; `connected`, when given, sets whether the device is
+    /// connected. False when the device does not exist.
     @discardableResult
-    public func updateDeviceData(appID: String, deviceID: String, component: String, connected: Bool? = nil, _ change: (inout DeviceData) throws -> Void) throws -> Bool {
+    public func updateDeviceData(
+        appID: String, deviceID: String, components: [String], connected: Bool? = nil, _ change: (String, inout DeviceData) throws -> Void
+    ) throws -> Bool {
         try database.transaction { tx in
             guard !(try tx.query("SELECT 1 FROM devices WHERE app_id = ? AND id = ?", [.text(appID), .text(deviceID)]).isEmpty) else { return false }
-            var data = Self.deviceData(try tx.query(Self.deviceDataQuery, [.text(appID), .text(deviceID), .text(component)]).first)
-            try change(&data)
             func text(_ members: [(String, JSONValue)]) -> SQLiteValue { .text(String(decoding: JSONValue.object(members).serialized, as: UTF8.self)) }
-            try tx.query(
-                """
-                INSERT INTO device_data (app_id, device_id, component, desired, reported, telemetry, responses, desired_version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (app_id, device_id, component) DO UPDATE SET desired = excluded.desired, reported = excluded.reported,
-                    telemetry = excluded.telemetry, responses = excluded.responses, desired_version = excluded.desired_version
-                """,
-                [.text(appID), .text(deviceID), .text(component), text(data.desired), text(data.reported), text(data.telemetry), text(data.responses),
-                 .integer(data.desiredVersion)])
+            for component in components {
+                var data = Self.deviceData(try tx.query(Self.deviceDataQuery, [.text(appID), .text(deviceID), .text(component)]).first)
+                try change(component, &data)
+                try tx.query(
+                    """
+                    INSERT INTO device_data (app_id, device_id, component, desired, reported, telemetry, responses, desired_version)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (app_id, device_id, component) DO UPDATE SET desired = excluded.desired, reported = excluded.reported,
+                        telemetry = excluded.telemetry, responses = excluded.responses, desired_version = excluded.desired_version
+                    """,
+                    [.text(appID), .text(deviceID), .text(component), text(data.desired), text(data.reported), text(data.telemetry), text(data.responses),
+                     .integer(data.desiredVersion)])
+            }
             if let connected {
                 // A device the control plane connects has been provisioned, as a real one would be on its first connection.
                 try tx.query(

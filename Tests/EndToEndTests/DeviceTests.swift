@@ -185,6 +185,8 @@ import Testing
         let played = try client.request("PATCH", "/_mock/apps/\(app)/devices/s1", body: #"{"reported":{"mode":"eco"},"telemetry":{"t":1.5,"thermostat1":{"temperature":20}},"timestamp":"2026-01-02T03:04:05Z"}"#)
         #expect(played.status == 200, "\(played.text)")
         #expect(try client.request("GET", "/api/devices/s1?\(Self.v)", token: admin).json["provisioned"] == .bool(true))
+        // A PUT that replaces the device keeps what the body cannot set.
+        #expect(try client.request("PUT", "/api/devices/s1?\(Self.v)", token: admin, body: #"{"template":"dtmi:t:x;1","organizations":["washington"]}"#).json["provisioned"] == .bool(true))
         #expect(try client.request("GET", "/api/devices/s1/telemetry/t?\(Self.v)", token: admin).json == .object([("timestamp", .string("2026-01-02T03:04:05.000Z")), ("value", .number(1.5))]))
         #expect(try client.request("GET", "/api/devices/s1/components/thermostat1/telemetry/temperature?\(Self.v)", token: admin).json["value"] == .number(20))
         #expect(try client.request("GET", "/api/devices/s1/components/nothere/properties?\(Self.v)", token: admin).status == 404)
