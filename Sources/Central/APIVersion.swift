@@ -21,7 +21,7 @@ public enum APIVersion: String, Sendable, CaseIterable, Comparable {
     public var hasOrganizations: Bool { self != .v1_0 && self != .v2021_04_30_preview }
     /// Whether `GET /users`, `GET /devices` and `GET /deviceTemplates` take `maxpagesize` (the IoT Central REST API
     /// reference: 2022-10-31-preview).
-    public var hasUserMaxPageSize: Bool { self == .v2022_10_31_preview }
+    public var hasMaxPageSize: Bool { self == .v2022_10_31_preview }
     /// The query options `GET /devices` and `GET /deviceTemplates` take in this version besides `maxpagesize`: `$filter`,
     /// `$top`, `$orderby` (1.1-preview, 1.2-preview, 2022-06-30-preview) or `filter`, `orderby` (2022-10-31-preview).
     public var deviceListOptions: [String] {
@@ -36,6 +36,10 @@ public enum APIVersion: String, Sendable, CaseIterable, Comparable {
     public var hasUnmodeledProperties: Bool { self == .v2022_06_30_preview || self == .v2022_10_31_preview }
     /// Whether the device operations take `expand` (2022-10-31-preview).
     public var hasDeviceExpand: Bool { self == .v2022_10_31_preview }
+    /// Whether a device has `type` (`["iotEdge"]`) and `deploymentManifest` (2022-10-31-preview).
+    public var hasDeviceType: Bool { self == .v2022_10_31_preview }
+    /// Whether the file upload configuration has `readAccess` (2022-10-31-preview).
+    public var hasFileUploadReadAccess: Bool { self == .v2022_10_31_preview }
 
     /// The version an `api-version` value names: one of the eight, or `preview`, the 2021-04-30-preview spec's own
     /// default (`info.version` and the `api-version` parameter's default there; Azure CLI's IoT extension sends it).

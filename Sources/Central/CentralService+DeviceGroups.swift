@@ -9,7 +9,7 @@ extension CentralService {
     /// DeviceGroups_List: creation order, 100 a page (`maxpagesize` in 2022-10-31-preview).
     func listDeviceGroups(_ context: RequestContext) throws -> Reply {
         try refuseListOptions(context)
-        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasUserMaxPageSize)
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let tree = try organizationTree(context)
         let visible = try store.resources(appID: context.application.id, kind: Self.deviceGroupKind)
             .filter { $0.cursor > page.after && Self.isVisible($0.document, scope: context.scope, tree: tree) }
@@ -67,7 +67,7 @@ extension CentralService {
         let tree = try organizationTree(context)
         let within = (group["organizations"]?.arrayValue ?? []).compactMap(\.stringValue)
         let subtree = within.isEmpty ? nil : tree.subtrees(of: Set(within))
-        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasUserMaxPageSize)
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let (items, next) = try store.devices(appID: context.application.id, after: page.after, limit: page.limit) { device in
             filter.matches(device) && device.isVisible(to: context.scope, in: tree)
                 && (subtree.map { scope in device.organizations.contains { scope.contains($0) } } ?? true)

@@ -11,7 +11,7 @@ extension CentralService {
     /// DeviceTemplates_List: creation order, 100 a page.
     func listDeviceTemplates(_ context: RequestContext) throws -> Reply {
         try refuseListOptions(context)
-        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasUserMaxPageSize)
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let (items, next) = try store.deviceTemplates(appID: context.application.id, after: page.after, limit: page.limit)
         return listReply(items.map(\.json), next: next, context: context)
     }
@@ -123,7 +123,7 @@ extension CentralService {
     func listDevices(_ context: RequestContext, matching isIncluded: @escaping (Device) -> Bool = { _ in true }) throws -> Reply {
         try refuseListOptions(context)
         try checkExpand(context)
-        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasUserMaxPageSize && context.operation.operationID == "Devices_List")
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize && context.operation.operationID == "Devices_List")
         let tree = try organizationTree(context)
         let (items, next) = try store.devices(appID: context.application.id, after: page.after, limit: page.limit) {
             isIncluded($0) && $0.isVisible(to: context.scope, in: tree)
@@ -230,7 +230,7 @@ extension CentralService {
             guard case .bool(let flag) = value else { throw CentralError.invalidBody("The field '\(name)' must be a boolean, not \(value.kindDescription).") }
             device[keyPath: keyPath] = flag
         }
-        if context.version.hasDeviceExpand, let value = body["type"], value != .null {
+        if context.version.hasDeviceType, let value = body["type"], value != .null {
             // 2022-10-31-preview: `type` is an array of "iotEdge" (x-ms-enum DeviceType); `deploymentManifest` is not
             // kept yet (deployment manifests are not emulated, docs/fidelity.md).
             guard let list = value.arrayValue, list.allSatisfy({ $0 == .string("iotEdge") }) else {

@@ -56,7 +56,7 @@ extension CentralService {
             }
             members.append((name, .string(text)))
         }
-        if version.hasDeviceExpand, let value = body["readAccess"], value != .null {
+        if version.hasFileUploadReadAccess, let value = body["readAccess"], value != .null {
             guard case .bool = value else { throw CentralError.invalidBody("The field 'readAccess' must be a boolean.") }
             members.append(("readAccess", value))
         }
@@ -68,7 +68,7 @@ extension CentralService {
     /// The configuration in `version`'s shape (`readAccess` from 2022-10-31-preview on).
     private static func fileUploadJSON(_ upload: JSONValue, version: APIVersion) -> JSONValue {
         guard case .object(let members) = upload else { return upload }
-        return .object(members.filter { $0.0 != "readAccess" || version.hasDeviceExpand })
+        return .object(members.filter { $0.0 != "readAccess" || version.hasFileUploadReadAccess })
     }
 
     /// An ISO 8601 duration of days and time (`P1D`, `PT1H`, `PT30M`, `P1DT2H`): `P`, then numbers with D, and after

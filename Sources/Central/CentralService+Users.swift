@@ -3,7 +3,7 @@ extension CentralService {
     /// Users_List: an organization-scoped caller sees the users with a role on its organizations or below
     /// ("Manage users and roles in IoT Central").
     func listUsers(_ context: RequestContext) throws -> Reply {
-        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasUserMaxPageSize)
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let result: (items: [User], next: Int64?)
         let version = context.version
         if context.scope == .application {

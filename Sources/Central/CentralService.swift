@@ -342,7 +342,7 @@ public final class CentralService: Sendable {
         var members: [(String, JSONValue)] = [("value", .array(items))]
         if let next {
             var link = "\(context.request.baseURL)/api/\(context.request.pathSegments.joined(separator: "/"))?api-version=\(context.version.rawValue)"
-            if ["Users_List", "Devices_List", "DeviceTemplates_List", "DeviceGroups_List", "DeviceGroups_GetDevices"].contains(context.operation.operationID), context.version.hasUserMaxPageSize,
+            if ["Users_List", "Devices_List", "DeviceTemplates_List", "DeviceGroups_List", "DeviceGroups_GetDevices"].contains(context.operation.operationID), context.version.hasMaxPageSize,
                let size = context.request.queryValues("maxpagesize").last { link += "&maxpagesize=\(size)" }
             link += "&$skiptoken=\(next)"
             members.append(("nextLink", .string(link)))

@@ -33,7 +33,7 @@ public struct Device: Sendable, Equatable {
         if let template { members.append(("template", .string(template))) }
         members += [("simulated", .bool(simulated)), ("provisioned", .bool(provisioned)), ("enabled", .bool(enabled))]
         if version.hasOrganizations && !organizations.isEmpty { members.append(("organizations", .array(organizations.map(JSONValue.string)))) }
-        if version.hasDeviceExpand && isEdge { members.append(("type", .array([.string("iotEdge")]))) }
+        if version.hasDeviceType && isEdge { members.append(("type", .array([.string("iotEdge")]))) }
         return .object(members)
     }
 
