@@ -47,7 +47,10 @@ extension CentralService {
         // The values of each component the body names ('' is the one of the path).
         var writes: [(component: String, values: [(String, JSONValue)])] = [(component, [])]
         for (name, value) in members {
-            if componentNames.contains(name), case .object(let nested) = value {
+            if componentNames.contains(name) {
+                guard case .object(let nested) = value else {
+                    throw CentralError.invalidBody("'\(name.clipped)' is a component of the device's template: give its property values as an object.")
+                }
                 writes.append((name, nested))
             } else {
                 writes[0].values.append((name, value))
@@ -167,7 +170,7 @@ extension CentralService {
         var time = now
         if let value = parsed["timestamp"] {
             guard let text = value.stringValue, let parsedTime = Timestamp.parseISO8601(text) else {
-                throw CentralError.badRequest("'timestamp' must be an RFC 3339 date-time such as 2026-12-05T10:00:00Z.")
+                throw CentralError.badRequest("'timestamp' must be an RFC 3339 date-time from 1970 on, such as 2026-12-05T10:00:00Z.")
             }
             time = parsedTime
         }
@@ -178,16 +181,24 @@ extension CentralService {
             guard let value = parsed[member] else { continue }
             guard case .object(let entries) = value else { throw CentralError.badRequest("'\(member)' must be an object of names and values.") }
             for (name, entry) in entries {
-                if componentNames.contains(name), case .object(let nested) = entry {
+                if componentNames.contains(name) {
+                    guard case .object(let nested) = entry else {
+                        throw CentralError.badRequest("\(member).\(name.clipped) names a component of the device's template: give its values as an object.")
+                    }
                     changes += nested.map { (name, member, $0.0, $0.1) }
                 } else {
                     changes.append(("", member, name, entry))
                 }
             }
         }
-        for change in changes where change.member == "commands" && change.value != .null {
-            guard case .object = change.value, change.value["responseCode"].map({ $0.numberValue.map { $0 == $0.rounded() } ?? false }) ?? true else {
-                throw CentralError.badRequest("commands.\(change.name.clipped) must be an object with an integer 'responseCode' and any 'response'.")
+        for change in changes {
+            if change.name.hasPrefix("$") || change.name == "__t" {
+                throw CentralError.badRequest("'\(change.name.clipped)' is not a name a device can use: names starting with '$', and '__t', are reserved.")
+            }
+            guard change.member == "commands" && change.value != .null else { continue }
+            guard case .object = change.value,
+                  change.value["responseCode"].map({ $0.numberValue.map { $0 == $0.rounded() && (100...599).contains($0) } ?? false }) ?? true else {
+                throw CentralError.badRequest("commands.\(change.name.clipped) must be an object with an integer 'responseCode' from 100 to 599 and any 'response'.")
             }
         }
         // Every component in one transaction (the default one first, which also records `connected`).

@@ -258,7 +258,7 @@ extension CentralService {
             }
             let list = value == .null ? [] : value.arrayValue
             guard let list, list.allSatisfy({ $0.stringValue != nil }) else {
-                throw CentralError.invalidBody("The field 'organizations' must be an array of organization ids, not \(value.kindDescription).")
+                throw CentralError.invalidBody("The field 'organizations' must be an array of organization ids (strings), not \(value.arrayValue == nil ? value.kindDescription : "an array with other values").")
             }
             guard list.count <= 1 else { throw CentralError.invalidBody("A \(what) belongs to one organization at most; 'organizations' names \(list.count).") }
             organizations = list.compactMap(\.stringValue)

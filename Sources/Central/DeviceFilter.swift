@@ -63,6 +63,10 @@ public struct DeviceFilter: Sendable, Equatable {
                 }
                 value = .string(String(literal.dropFirst().dropLast()))
             }
+            let boolean = ["$provisioned", "$simulated", "$enabled"].contains(field.lowercased())
+            guard boolean == (value.stringValue == nil) else {
+                throw Unsupported(message: "'\(field.clipped)' compares with \(boolean ? "true or false" : "a quoted string"), not \(literal.clipped)")
+            }
             conditions.append(Condition(field: field.lowercased(), equals: comparison == "=", value: value))
             guard !tokens.isEmpty else { return }
             try expect("AND")

@@ -376,3 +376,25 @@ extension DeviceDataTests {
         #expect(component.json["voltage"] == .number(25) && component.json["$metadata"]?["current"]?["desiredValue"] == .number(7), "\(component.text)")
     }
 }
+
+extension DeviceDataTests {
+    /// Found by a new-user trial: the control plane took reserved names (the answer then had `$metadata` twice),
+    /// component members that were not objects, and any response code; a filter compared a flag with a string.
+    @Test func reservedNamesNonObjectComponentsAndOddCodesAreRefused() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        #expect(try client.request("PUT", "/api/deviceTemplates/dtmi:t:x;1?\(Self.v)", token: admin, body: Self.template).status == 200)
+        #expect(try client.request("PUT", "/api/devices/w1?\(Self.v)", token: admin, body: #"{"template":"dtmi:t:x;1"}"#).status == 200)
+        let app = server.application.id
+        for body in [#"{"reported":{"$metadata":{"x":1}}}"#, #"{"reported":{"__t":"c"}}"#, #"{"reported":{"thermostat1":5}}"#,
+                     #"{"commands":{"reboot":{"responseCode":-1}}}"#, #"{"commands":{"reboot":{"responseCode":99999}}}"#] {
+            #expect(try client.request("PATCH", "/_mock/apps/\(app)/devices/w1", body: body).status == 400, "\(body)")
+        }
+        #expect(try client.request("GET", "/api/devices/w1/properties?\(Self.v)", token: admin).json == .object([("$metadata", .object([]))]), "nothing refused was kept")
+        #expect(try client.request("PATCH", "/api/devices/w1/properties?\(Self.v)", token: admin, body: #"{"thermostat1":5}"#).status == 422)
+        #expect(try client.request("PUT", "/api/deviceGroups/g?\(Self.v)", token: admin, body: #"{"displayName":"G","filter":"SELECT * FROM devices WHERE $provisioned = 'yes'"}"#).status == 422)
+        #expect(try client.request("PUT", "/api/deviceGroups/g?\(Self.v)", token: admin, body: #"{"displayName":"G","filter":"SELECT * FROM devices WHERE $id = true"}"#).status == 422)
+    }
+}
