@@ -8,7 +8,7 @@ BIN := .build/debug/iotc-mock
 VENV := .venv
 AZURE_CLI_VENV := .venv-azure-cli
 
-.PHONY: all catalog crash-test soak deps browser-deps build run test test-swift test-clients test-azure-tools test-dist test-image dist image docs fuzz bench clean
+.PHONY: schemas all catalog crash-test soak deps browser-deps build run test test-swift test-clients test-azure-tools test-dist test-image dist image docs fuzz bench clean
 
 all: build
 
@@ -92,6 +92,12 @@ $(VENV)/.installed: Tests/clients/requirements.txt
 SPEC_TABLE ?= ../shared/spec/iotcentral/operations-by-version.json
 catalog:
 	python3 scripts/operation-versions.py $(SPEC_TABLE) > Sources/Central/OperationVersions.swift.tmp && mv Sources/Central/OperationVersions.swift.tmp Sources/Central/OperationVersions.swift || { rm -f Sources/Central/OperationVersions.swift.tmp; exit 1; }
+
+# Sources/Central/SpecSchemas.swift, the models of the 2022-07-31 and 2022-10-31-preview spec files that request
+# bodies are validated by (the shared spec folder beside the checkout; only needed when the specs change).
+SPEC_DIR ?= ../shared/spec/iotcentral
+schemas:
+	python3 scripts/spec-schemas.py $(SPEC_DIR)/2022-07-31/iotcentral.json $(SPEC_DIR)/2022-10-31-preview/iotcentral.json > Sources/Central/SpecSchemas.swift.tmp && mv Sources/Central/SpecSchemas.swift.tmp Sources/Central/SpecSchemas.swift || { rm -f Sources/Central/SpecSchemas.swift.tmp; exit 1; }
 
 # docs/permissions.md, the operation × role table, from the operation catalog and fixtures/roles.json.
 docs: build

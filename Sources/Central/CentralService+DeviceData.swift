@@ -14,17 +14,35 @@ extension CentralService {
         return Reply(status: 200, body: .object([("value", .array(try components(of: device, context: context).map(\.entry)))]))
     }
 
-    /// Devices_GetProperties and Devices_GetComponentProperties: each property's value (the reported one, else the
+    /// Devices_ListModules: the `EdgeModule` entries of the template's capability model, as published (an IoT Edge
+    /// device template; other devices have none).
+    func listModules(_ context: RequestContext) throws -> Reply {
+        let device = try deviceForData(context)
+        return Reply(status: 200, body: .object([("value", .array(try modules(of: device, appID: context.application.id).map(\.entry)))]))
+    }
+
+    /// Devices_ListModuleComponents: the `Component` entries of the module's model (its `target`); 404 for a module
+    /// the template does not have.
+    func listModuleComponents(_ context: RequestContext) throws -> Reply {
+        let device = try deviceForData(context)
+        let module = context.parameter("moduleName")
+        guard let found = try modules(of: device, appID: context.application.id).first(where: { $0.name == module }) else {
+            throw CentralError.notFound("module", id: module)
+        }
+        return Reply(status: 200, body: .object([("value", .array(Self.components(in: found.entry["target"] ?? .null).map(\.entry)))]))
+    }
+
+    /// Devices_GetProperties and Devices_GetComponentProperties (and the module forms): each property's value (the reported one, else the
     /// desired one) and `$metadata` with its `lastUpdateTime` and, for a desired value, `desiredValue` and
     /// `desiredVersion`; the default component's answer nests each component's, marked `"__t": "c"` (assumed shape,
     /// docs/fidelity.md).
     func getProperties(_ context: RequestContext) throws -> Reply {
         let device = try deviceForData(context)
-        let component = try componentName(context, device: device)
+        let component = try dataKey(context, device: device)
         var body = Self.propertiesJSON(try store.deviceData(appID: context.application.id, deviceID: device.id, component: component))
-        if component.isEmpty, case .object(var members) = body {
-            for each in try components(of: device, context: context) {
-                guard case .object(let nested) = Self.propertiesJSON(try store.deviceData(appID: context.application.id, deviceID: device.id, component: each.name)),
+        if case .object(var members) = body {
+            for each in try nestedComponents(context, device: device) {
+                guard case .object(let nested) = Self.propertiesJSON(try store.deviceData(appID: context.application.id, deviceID: device.id, component: each.key)),
                       nested.count > 1 else { continue }
                 members.append((each.name, .object([("__t", .string("c"))] + nested)))
             }
@@ -41,17 +59,17 @@ extension CentralService {
     func setProperties(_ context: RequestContext, replacing: Bool) throws -> Reply {
         try context.requireContentType(replacing ? ["application/json"] : ["application/json", "application/merge-patch+json"])
         let device = try deviceForData(context)
-        let component = try componentName(context, device: device)
+        let component = try dataKey(context, device: device)
         guard case .object(let members) = try context.jsonObjectBody() else { throw CentralError.invalidBody("The request body must be a JSON object.") }
-        let componentNames = component.isEmpty ? Set(try components(of: device, context: context).map(\.name)) : []
+        let nested = try nestedComponents(context, device: device)
         // The values of each component the body names ('' is the one of the path).
         var writes: [(component: String, values: [(String, JSONValue)])] = [(component, [])]
         for (name, value) in members {
-            if componentNames.contains(name) {
-                guard case .object(let nested) = value else {
+            if let key = nested.first(where: { $0.name == name })?.key {
+                guard case .object(let values) = value else {
                     throw CentralError.invalidBody("'\(name.clipped)' is a component of the device's template: give its property values as an object.")
                 }
-                writes.append((name, nested))
+                writes.append((key, values))
             } else {
                 writes[0].values.append((name, value))
             }
@@ -81,7 +99,7 @@ extension CentralService {
             if index == 0 {
                 if !write.values.isEmpty || written.count == 1 { answer += metadata }
             } else {
-                answer.append((write.component, .object(metadata)))
+                answer.append((nested.first { $0.key == write.component }?.name ?? write.component, .object(metadata)))
             }
         }
         return Reply(status: 202, body: .object(answer))
@@ -91,7 +109,7 @@ extension CentralService {
     /// its time; 404 when none was (assumed).
     func getTelemetry(_ context: RequestContext) throws -> Reply {
         let device = try deviceForData(context)
-        let component = try componentName(context, device: device)
+        let component = try dataKey(context, device: device)
         let name = context.parameter("telemetryName")
         let data = try store.deviceData(appID: context.application.id, deviceID: device.id, component: component)
         guard let entry = data.telemetry.first(where: { $0.0 == name })?.1 else {
@@ -110,7 +128,7 @@ extension CentralService {
     func runCommand(_ context: RequestContext) throws -> Reply {
         try context.requireContentType(["application/json"])
         let device = try deviceForData(context)
-        let component = try componentName(context, device: device)
+        let component = try dataKey(context, device: device)
         let name = context.parameter("commandName")
         let body = try context.jsonObjectBody()
         var document: [(String, JSONValue)] = [("id", .string(Crypto.uuid()))]
@@ -138,7 +156,7 @@ extension CentralService {
     /// last 100 are kept).
     func commandHistory(_ context: RequestContext) throws -> Reply {
         let device = try deviceForData(context)
-        let component = try componentName(context, device: device)
+        let component = try dataKey(context, device: device)
         let runs = try store.commandHistory(appID: context.application.id, deviceID: device.id, component: component, name: context.parameter("commandName"))
         return Reply(status: 200, body: .object([("value", .array(runs))]))
     }
@@ -149,8 +167,9 @@ extension CentralService {
     /// members, all optional: `connected` (boolean); `reported` (property name -> value: the device reports it);
     /// `telemetry` (name -> value: its last value, at `timestamp` or now); `commands` (name -> `{"responseCode":
     /// integer, "response": any}`: how the device answers that command). In `reported`, `telemetry` and `commands`, a
-    /// member named after a component of the device's template holds that component's values; a value of null
-    /// removes one. Setting anything connects the device unless `connected` says otherwise, and marks it
+    /// member named after a component of the device's template holds that component's values, and one named after a
+    /// module (an IoT Edge template's `EdgeModule`) holds the module's values, with its components' values nested
+    /// under their names; a value of null removes one. Setting anything connects the device unless `connected` says otherwise, and marks it
     /// provisioned, as a device's first connection does.
     /// - Returns: the device's properties, as `Devices_GetProperties` answers, with `connected`.
     /// - Throws: `CentralError` 404 when the device does not exist, 400 for a body that does not have this shape.
@@ -175,19 +194,36 @@ extension CentralService {
             time = parsedTime
         }
         let componentNames = Set(try components(of: device, appID: applicationID).map(\.name))
-        // The values of each component: (component, member, name, value).
+        let modules = try modules(of: device, appID: applicationID)
+        // The values of each component (its data key, as `dataKey` gives it): (component, member, name, value).
         var changes: [(component: String, member: String, name: String, value: JSONValue)] = []
         for member in ["reported", "telemetry", "commands"] {
             guard let value = parsed[member] else { continue }
             guard case .object(let entries) = value else { throw CentralError.badRequest("'\(member)' must be an object of names and values.") }
             for (name, entry) in entries {
-                if componentNames.contains(name) {
-                    guard case .object(let nested) = entry else {
-                        throw CentralError.badRequest("\(member).\(name.clipped) names a component of the device's template: give its values as an object.")
-                    }
-                    changes += nested.map { (name, member, $0.0, $0.1) }
-                } else {
+                let module = componentNames.contains(name) ? nil : modules.first { $0.name == name }
+                guard componentNames.contains(name) || module != nil else {
                     changes.append(("", member, name, entry))
+                    continue
+                }
+                guard case .object(let nested) = entry else {
+                    throw CentralError.badRequest("\(member).\(name.clipped) names a \(module == nil ? "component" : "module") of the device's template: give its values as an object.")
+                }
+                guard let module else {
+                    changes += nested.map { (name, member, $0.0, $0.1) }
+                    continue
+                }
+                // A module's values, and its components' values nested under their names.
+                let moduleComponents = Set(Self.components(in: module.entry["target"] ?? .null).map(\.name))
+                for (inner, innerValue) in nested {
+                    guard moduleComponents.contains(inner) else {
+                        changes.append(("\(name)/", member, inner, innerValue))
+                        continue
+                    }
+                    guard case .object(let values) = innerValue else {
+                        throw CentralError.badRequest("\(member).\(name.clipped).\(inner.clipped) names a component of the module: give its values as an object.")
+                    }
+                    changes += values.map { ("\(name)/\(inner)", member, $0.0, $0.1) }
                 }
             }
         }
@@ -237,11 +273,27 @@ extension CentralService {
 
     func components(of device: Device, appID: String) throws -> [TemplateComponent] {
         guard let id = device.template, let template = try store.deviceTemplate(appID: appID, id: id) else { return [] }
-        let contents = JSONValue.object(template.document)["capabilityModel"]?["contents"]?.arrayValue ?? []
-        return contents.compactMap { entry in
-            let types = entry["@type"].map { $0.stringValue.map { [$0] } ?? $0.arrayValue?.compactMap(\.stringValue) ?? [] } ?? []
-            guard types.contains("Component"), let name = entry["name"]?.stringValue else { return nil }
-            return TemplateComponent(name: name, entry: entry)
+        return Self.components(in: JSONValue.object(template.document)["capabilityModel"] ?? .null)
+    }
+
+    /// The modules of the device's template: the `EdgeModule` relationships of its capability model, each with the
+    /// module's model as its `target` ("IoT Edge devices in IoT Central": an IoT Edge device template).
+    func modules(of device: Device, appID: String) throws -> [TemplateComponent] {
+        guard let id = device.template, let template = try store.deviceTemplate(appID: appID, id: id) else { return [] }
+        return Self.entries(of: "EdgeModule", in: JSONValue.object(template.document)["capabilityModel"] ?? .null)
+    }
+
+    /// The `Component` entries of a model, or of each model of an array of models (a module's `target`).
+    static func components(in model: JSONValue) -> [TemplateComponent] { entries(of: "Component", in: model) }
+
+    private static func entries(of type: String, in model: JSONValue) -> [TemplateComponent] {
+        let models = model.arrayValue ?? [model]
+        return models.flatMap { model in
+            (model["contents"]?.arrayValue ?? []).compactMap { entry in
+                let types = entry["@type"].map { $0.stringValue.map { [$0] } ?? $0.arrayValue?.compactMap(\.stringValue) ?? [] } ?? []
+                guard types.contains(type), let name = entry["name"]?.stringValue else { return nil }
+                return TemplateComponent(name: name, entry: entry)
+            }
         }
     }
 
@@ -255,13 +307,33 @@ extension CentralService {
         return try visibleDevice(context).0
     }
 
-    /// The component the path names ('' for the default one); 404 when the device's template has no such component.
-    private func componentName(_ context: RequestContext, device: Device) throws -> String {
-        guard let name = context.parameters["componentName"] else { return "" }
-        guard try components(of: device, context: context).contains(where: { $0.name == name }) else {
-            throw CentralError.notFound("component", id: name)
+    /// Where the data of what the path names is kept: '' for the device's default component, the component's name,
+    /// `{module}/` for a module's default component and `{module}/{component}` for a module's component.
+    /// - Throws: 404 when the device's template has no such module or component.
+    private func dataKey(_ context: RequestContext, device: Device) throws -> String {
+        var prefix = ""
+        var available = try components(of: device, context: context)
+        if let module = context.parameters["moduleName"] {
+            guard let found = try modules(of: device, appID: context.application.id).first(where: { $0.name == module }) else {
+                throw CentralError.notFound("module", id: module)
+            }
+            prefix = module + "/"
+            available = Self.components(in: found.entry["target"] ?? .null)
         }
-        return name
+        guard let name = context.parameters["componentName"] else { return prefix }
+        guard available.contains(where: { $0.name == name }) else { throw CentralError.notFound("component", id: name) }
+        return prefix + name
+    }
+
+    /// The components whose values nest in the answer for the default component of the device (its template's) or of
+    /// a module (the module's), with where their data is kept; none when the path names a component.
+    private func nestedComponents(_ context: RequestContext, device: Device) throws -> [(name: String, key: String)] {
+        guard context.parameters["componentName"] == nil else { return [] }
+        if let module = context.parameters["moduleName"] {
+            let found = try modules(of: device, appID: context.application.id).first { $0.name == module }
+            return Self.components(in: found?.entry["target"] ?? .null).map { ($0.name, "\(module)/\($0.name)") }
+        }
+        return try components(of: device, context: context).map { ($0.name, $0.name) }
     }
 
     /// One component's properties as the service shows them.

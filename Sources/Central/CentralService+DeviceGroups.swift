@@ -63,16 +63,22 @@ extension CentralService {
     /// organization when it has one; creation order, 100 a page.
     func listDeviceGroupDevices(_ context: RequestContext) throws -> Reply {
         let group = try visibleGroup(context)
+        let isMember = Self.membership(of: group, context: context, tree: try organizationTree(context))
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
+        let (items, next) = try store.devices(appID: context.application.id, after: page.after, limit: page.limit, where: isMember)
+        return listReply(items.map { $0.json(version: context.version) }, next: next, context: context)
+    }
+
+    /// Whether a device belongs to `group` for this caller: the filter selects it, the caller may see it and, when
+    /// the group belongs to an organization, it lies in that organization's subtree.
+    static func membership(of group: JSONValue, context: RequestContext, tree: OrganizationTree) -> (Device) -> Bool {
         let filter = (try? DeviceFilter(parsing: group["filter"]?.stringValue ?? "")) ?? DeviceFilter(conditions: [])
-        let tree = try organizationTree(context)
         let within = (group["organizations"]?.arrayValue ?? []).compactMap(\.stringValue)
         let subtree = within.isEmpty ? nil : tree.subtrees(of: Set(within))
-        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
-        let (items, next) = try store.devices(appID: context.application.id, after: page.after, limit: page.limit) { device in
+        return { device in
             filter.matches(device) && device.isVisible(to: context.scope, in: tree)
                 && (subtree.map { scope in device.organizations.contains { scope.contains($0) } } ?? true)
         }
-        return listReply(items.map { $0.json(version: context.version) }, next: next, context: context)
     }
 
     // MARK: Helpers
@@ -86,7 +92,7 @@ extension CentralService {
         return group
     }
 
-    private static func isVisible(_ group: JSONValue, scope: AccessScope, tree: OrganizationTree) -> Bool {
+    static func isVisible(_ group: JSONValue, scope: AccessScope, tree: OrganizationTree) -> Bool {
         guard let visible = scope.organizations(in: tree) else { return true }
         return (group["organizations"]?.arrayValue ?? []).contains { $0.stringValue.map(visible.contains) ?? false }
     }

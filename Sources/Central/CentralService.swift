@@ -301,12 +301,81 @@ public final class CentralService: Sendable {
         case "DeviceGroups_Update": try updateDeviceGroup(context)
         case "DeviceGroups_Remove": try removeDeviceGroup(context)
         case "DeviceGroups_GetDevices": try listDeviceGroupDevices(context)
-        case "Devices_GetProperties", "Devices_GetComponentProperties": try getProperties(context)
-        case "Devices_ReplaceProperties", "Devices_ReplaceComponentProperties": try setProperties(context, replacing: true)
-        case "Devices_UpdateProperties", "Devices_UpdateComponentProperties": try setProperties(context, replacing: false)
-        case "Devices_GetTelemetryValue", "Devices_GetComponentTelemetryValue": try getTelemetry(context)
-        case "Devices_RunCommand", "Devices_RunComponentCommand": try runCommand(context)
-        case "Devices_GetCommandHistory", "Devices_GetComponentCommandHistory": try commandHistory(context)
+        case "Devices_GetProperties", "Devices_GetComponentProperties", "Devices_GetModuleProperties", "Devices_GetModuleComponentProperties":
+            try getProperties(context)
+        case "Devices_ReplaceProperties", "Devices_ReplaceComponentProperties", "Devices_ReplaceModuleProperties",
+             "Devices_ReplaceModuleComponentProperties":
+            try setProperties(context, replacing: true)
+        case "Devices_UpdateProperties", "Devices_UpdateComponentProperties", "Devices_UpdateModuleProperties",
+             "Devices_UpdateModuleComponentProperties":
+            try setProperties(context, replacing: false)
+        case "Devices_GetTelemetryValue", "Devices_GetComponentTelemetryValue", "Devices_GetModuleTelemetryValue",
+             "Devices_GetModuleComponentTelemetryValue":
+            try getTelemetry(context)
+        case "Devices_RunCommand", "Devices_RunComponentCommand", "Devices_RunModuleCommand", "Devices_RunModuleComponentCommand":
+            try runCommand(context)
+        case "Devices_GetCommandHistory", "Devices_GetComponentCommandHistory", "Devices_GetModuleCommandHistory",
+             "Devices_GetModuleComponentCommandHistory":
+            try commandHistory(context)
+        case "ContinuousDataExports_List": try listDocuments(Self.continuousDataExports, context, rules: continuousDataExportRules)
+        case "ContinuousDataExports_Get": try getDocument(Self.continuousDataExports, context, rules: continuousDataExportRules)
+        case "ContinuousDataExports_Create": try putDocument(Self.continuousDataExports, context, rules: continuousDataExportRules)
+        case "ContinuousDataExports_Update": try patchDocument(Self.continuousDataExports, context, rules: continuousDataExportRules)
+        case "ContinuousDataExports_Remove": try removeDocument(Self.continuousDataExports, context)
+        case "Devices_GetCloudProperties": try getCloudProperties(context)
+        case "Devices_ReplaceCloudProperties": try setCloudProperties(context, replacing: true)
+        case "Devices_UpdateCloudProperties": try setCloudProperties(context, replacing: false)
+        case "Query_Run": try runQuery(context)
+        case "Devices_ListModules": try listModules(context)
+        case "Devices_ListModuleComponents": try listModuleComponents(context)
+        case "Dashboards_List": try listDocuments(Self.dashboards, context, rules: dashboardRules)
+        case "Dashboards_Get": try getDocument(Self.dashboards, context, rules: dashboardRules)
+        case "Dashboards_Create": try putDocument(Self.dashboards, context, rules: dashboardRules)
+        case "Dashboards_Update": try patchDocument(Self.dashboards, context, rules: dashboardRules)
+        case "Dashboards_Remove": try removeDocument(Self.dashboards, context)
+        case "DeploymentManifests_List": try listDocuments(Self.deploymentManifests, context)
+        case "DeploymentManifests_Get": try getDocument(Self.deploymentManifests, context)
+        case "DeploymentManifests_Create": try putDocument(Self.deploymentManifests, context)
+        case "DeploymentManifests_Update": try patchDocument(Self.deploymentManifests, context)
+        case "DeploymentManifests_Remove": try removeDocument(Self.deploymentManifests, context)
+        case "Devices_ApplyManifest": try applyDeploymentManifest(context)
+        case "Destinations_List": try listDocuments(Self.destinations, context)
+        case "Destinations_Get": try getDocument(Self.destinations, context)
+        case "Destinations_Create": try putDocument(Self.destinations, context, rules: destinationRules)
+        case "Destinations_Update": try patchDocument(Self.destinations, context, rules: destinationRules)
+        case "Destinations_Remove": try removeDocument(Self.destinations, context, rules: destinationRules)
+        case "Destinations_ListExports": try listDestinationExports(context)
+        case "Exports_List": try listDocuments(Self.exports, context)
+        case "Exports_Get": try getDocument(Self.exports, context)
+        case "Exports_Create": try putDocument(Self.exports, context, rules: exportRules)
+        case "Exports_Update": try patchDocument(Self.exports, context, rules: exportRules)
+        case "Exports_Remove": try removeDocument(Self.exports, context)
+        case "Exports_ListDestinations": try listExportDestinations(context)
+        case "EnrollmentGroups_List": try listDocuments(Self.enrollmentGroups, context, rules: enrollmentGroupRules)
+        case "EnrollmentGroups_Get": try getDocument(Self.enrollmentGroups, context, rules: enrollmentGroupRules)
+        case "EnrollmentGroups_Create": try putDocument(Self.enrollmentGroups, context, rules: enrollmentGroupRules)
+        case "EnrollmentGroups_Update": try patchDocument(Self.enrollmentGroups, context, rules: enrollmentGroupRules)
+        case "EnrollmentGroups_Remove": try removeDocument(Self.enrollmentGroups, context)
+        case "EnrollmentGroups_GetX509": try getGroupCertificate(context)
+        case "EnrollmentGroups_CreateX509": try createGroupCertificate(context)
+        case "EnrollmentGroups_RemoveX509": try removeGroupCertificate(context)
+        case "EnrollmentGroups_GenerateVerificationCodeX509": try generateVerificationCode(context)
+        case "EnrollmentGroups_VerifyX509": try verifyGroupCertificate(context)
+        case "Devices_ListRelationships", "Devices_GetRelationship", "Devices_CreateRelationship", "Devices_UpdateRelationship",
+             "Devices_RemoveRelationship": try relationshipOperation(context)
+        case "Jobs_List": try listDocuments(Self.jobs, context, rules: jobRules)
+        case "Jobs_Get": try getDocument(Self.jobs, context, rules: jobRules)
+        case "Jobs_Create": try putDocument(Self.jobs, context, rules: jobRules)
+        case "Jobs_GetDevices": try listJobDevices(context)
+        case "Jobs_Stop": try stopJob(context)
+        case "Jobs_Resume": try resumeJob(context)
+        case "Jobs_Rerun": try rerunJob(context)
+        case "ScheduledJobs_List": try listDocuments(Self.scheduledJobs, context, rules: scheduledJobRules)
+        case "ScheduledJobs_Get": try getDocument(Self.scheduledJobs, context, rules: scheduledJobRules)
+        case "ScheduledJobs_Create": try putDocument(Self.scheduledJobs, context, rules: scheduledJobRules)
+        case "ScheduledJobs_Update": try patchDocument(Self.scheduledJobs, context, rules: scheduledJobRules)
+        case "ScheduledJobs_Remove": try removeDocument(Self.scheduledJobs, context)
+        case "ScheduledJobs_ListJobs": try listScheduledJobJobs(context)
         default: throw CentralError.internalError("No handler for \(context.operation.operationID).")
         }
     }
@@ -337,12 +406,18 @@ public final class CentralService: Sendable {
         return (after, limit)
     }
 
+    /// The list operations that take `maxpagesize` (2022-10-31-preview), so their `nextLink` keeps it.
+    static let listsTakingMaxPageSize: Set<String> = [
+        "Users_List", "Devices_List", "DeviceTemplates_List", "DeviceGroups_List", "DeviceGroups_GetDevices", "Dashboards_List",
+        "DeploymentManifests_List", "Devices_ListRelationships", "Jobs_List", "ScheduledJobs_List", "ScheduledJobs_ListJobs",
+    ]
+
     /// `{"value": items, "nextLink": ...}` for one page.
     func listReply(_ items: [JSONValue], next: Int64?, context: RequestContext) -> Reply {
         var members: [(String, JSONValue)] = [("value", .array(items))]
         if let next {
             var link = "\(context.request.baseURL)/api/\(context.request.pathSegments.joined(separator: "/"))?api-version=\(context.version.rawValue)"
-            if ["Users_List", "Devices_List", "DeviceTemplates_List", "DeviceGroups_List", "DeviceGroups_GetDevices"].contains(context.operation.operationID), context.version.hasMaxPageSize,
+            if Self.listsTakingMaxPageSize.contains(context.operation.operationID), context.version.hasMaxPageSize,
                let size = context.request.queryValues("maxpagesize").last { link += "&maxpagesize=\(size)" }
             link += "&$skiptoken=\(next)"
             members.append(("nextLink", .string(link)))

@@ -33,6 +33,18 @@ public enum Crypto {
         return ok == 1 ? out : []
     }
 
+    /// SHA-1 digest of `data` (FIPS 180-4), for certificate thumbprints only. Returns 20 bytes.
+    public static func sha1(_ data: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 20)
+        var length: UInt32 = 0
+        let ok = data.withUnsafeBytes { d in
+            out.withUnsafeMutableBytes { o in
+                EVP_Digest(d.baseAddress, d.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, EVP_sha1(), nil)
+            }
+        }
+        return ok == 1 ? out : []
+    }
+
     /// Compares two byte strings in time that depends only on their lengths (`CRYPTO_memcmp`).
     /// Returns false when the lengths differ or either is empty.
     public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
