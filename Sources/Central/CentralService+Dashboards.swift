@@ -33,7 +33,7 @@ extension CentralService {
         let body = try context.jsonObjectBody()
         let (device, _) = try visibleDevice(context)
         let schema = SpecSchema.of(context.version)
-        do { try schema.validate(body, model: Self.deploymentManifests.model) } catch { throw CentralError.invalidBody(error.message) }
+        try Self.checkModel(body, Self.deploymentManifests.model, version: context.version)
         guard case .object(var members) = schema.shape(body, model: Self.deploymentManifests.model, droppingReadOnly: true) else {
             throw CentralError.invalidBody("The body must be a JSON object.")
         }

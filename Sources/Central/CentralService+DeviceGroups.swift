@@ -32,6 +32,7 @@ extension CentralService {
         }
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
+        try Self.checkModel(body, "DeviceGroup", version: context.version)
         let tree = try organizationTree(context)
         if let existing = try store.resource(appID: context.application.id, kind: Self.deviceGroupKind, id: id),
            !Self.isVisible(existing, scope: context.scope, tree: tree) {

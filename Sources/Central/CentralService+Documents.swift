@@ -51,6 +51,7 @@ extension CentralService {
     /// the caller may see and `include` keeps.
     func listDocuments(_ kind: DocumentKind, _ context: RequestContext, rules: DocumentRules = DocumentRules(),
                        include: (JSONValue) throws -> Bool = { _ in true }) throws -> Reply {
+        if ["Dashboards_List", "DeploymentManifests_List"].contains(context.operation.operationID) { try refuseListOptions(context) }
         let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let tree = try organizationTree(context)
         let visible = try store.resources(appID: context.application.id, kind: kind.kind)
@@ -147,6 +148,12 @@ extension CentralService {
             if !organizations.isEmpty { document.append(("organizations", .array(organizations.map(JSONValue.string)))) }
         }
         return .object(document)
+    }
+
+    /// Checks `body` against the spec model `model` of `version`.
+    /// - Throws: 422 InvalidBody naming the first member that breaks it.
+    static func checkModel(_ body: JSONValue, _ model: String, version: APIVersion) throws(CentralError) {
+        do { try SpecSchema.of(version).validate(body, model: model) } catch { throw .invalidBody(error.message) }
     }
 
     /// The stored document without what the mock computes (read-only members), as the base of a merge patch.

@@ -53,7 +53,7 @@ extension CentralService {
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
         let group = try visibleDocument(Self.enrollmentGroups, context)
-        do { try SpecSchema.of(context.version).validate(body, model: "SigningX509Certificate") } catch { throw CentralError.invalidBody(error.message) }
+        try Self.checkModel(body, "SigningX509Certificate", version: context.version)
         guard body["certificate"]?.stringValue != nil else { throw CentralError.invalidBody("The field 'certificate' is required.") }
         guard group["attestation"]?["type"] == .string("x509") else {
             throw CentralError.invalidBody("The enrollment group '\(context.parameter("enrollmentGroupId").clipped)' does not use x509 attestation.")
@@ -85,7 +85,7 @@ extension CentralService {
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
         let (group, certificate) = try groupCertificate(context)
-        do { try SpecSchema.of(context.version).validate(body, model: "X509VerificationCertificate") } catch { throw CentralError.invalidBody(error.message) }
+        try Self.checkModel(body, "X509VerificationCertificate", version: context.version)
         guard certificate["_verificationCode"] != nil else {
             throw CentralError.invalidBody("Generate a verification code for this certificate first (generateVerificationCode).")
         }

@@ -11,7 +11,7 @@ extension CentralService {
     func runQuery(_ context: RequestContext) throws -> Reply {
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
-        do { try SpecSchema.of(context.version).validate(body, model: "QueryRequest") } catch { throw CentralError.invalidBody(error.message) }
+        try Self.checkModel(body, "QueryRequest", version: context.version)
         let text = body["query"]?.stringValue ?? ""
         let query: DeviceQuery
         do {

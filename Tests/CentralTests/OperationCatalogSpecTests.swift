@@ -101,8 +101,9 @@ import Testing
         for operation in OperationCatalog.operations {
             #expect(fixture.permissions[operation.permission] != nil, "\(operation.operationID) names \(operation.permission)")
         }
-        let emulated = Set(OperationCatalog.operations.filter(\.isEmulated).map { $0.operationID.split(separator: "_")[0] })
-        #expect(emulated == ["ApiTokens", "Users", "Roles", "Organizations", "DeviceTemplates", "Devices", "DeviceGroups", "FileUploads"])
+        // Every operation is answered from state: none answers 501.
+        let notEmulated = OperationCatalog.operations.filter { !$0.isEmulated }.map(\.operationID)
+        #expect(notEmulated.isEmpty, "\(notEmulated)")
     }
 
     @Test func theCommittedPermissionsDocumentIsTheGeneratedOne() throws {

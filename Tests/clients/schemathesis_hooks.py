@@ -59,6 +59,27 @@ def meaningful(case):
         body["capabilityModel"] = {"@type": "Interface", "contents": []}
     if "/users/" in case.path and "type" in body and body["type"] not in ("email", "servicePrincipal", "adGroup"):
         body["type"] = "email"
+    # Document resources: a discriminator value the spec's subtypes name, and references to what the run created
+    # first (the device group schemathesis-group and, in 2022-10-31-preview, the destination schemathesis-destination).
+    if case.path.startswith("/enrollmentGroups/") and isinstance(body.get("attestation"), dict):
+        body["attestation"] = {"type": "symmetricKey"}
+    if case.path.startswith(("/jobs/", "/scheduledJobs/")):
+        if isinstance(body.get("group"), str):
+            body["group"] = "schemathesis-group"
+        if isinstance(body.get("data"), list):
+            body["data"] = [{"type": "property", "target": "dtmi:schemathesis:t;1", "path": "p", "value": 1} for _ in body["data"]]
+        if isinstance(body.get("schedule"), dict):
+            body["schedule"].pop("end", None)
+    if case.path.startswith("/dataExport/destinations/") and isinstance(body.get("type"), str):
+        body["type"] = "blobstorage@v1"
+        body["authorization"] = {"type": "connectionString", "connectionString": "c", "containerName": "x"}
+    if case.path.startswith("/dataExport/exports/") and isinstance(body.get("destinations"), list):
+        body["destinations"] = [{"id": "schemathesis-destination"}]
+    if case.path.startswith("/dashboards/") and isinstance(body.get("tiles"), list):
+        body["tiles"] = [{"displayName": "t", "configuration": {"type": "markdown", "description": "d"},
+                          "height": 1, "width": 1, "x": 0, "y": 0}]
+    if case.path.startswith("/continuousDataExports/") and isinstance(body.get("endpoint"), dict):
+        body["endpoint"] = {"type": "StorageEndpoint", "connectionString": "c", "name": "x"}
 
 
 @schemathesis.hook
