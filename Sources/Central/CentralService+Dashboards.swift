@@ -2,7 +2,7 @@
 /// `/api/deploymentManifests` (DeploymentManifests_List, _Get, _Create, _Update, _Remove, and Devices_ApplyManifest).
 /// Both are documents checked by the spec's models (`CentralService+Documents.swift`) and scoped by `organizations`
 /// as devices are. A dashboard made through the API is never personal (`personal` is false: the API has no user of
-/// its own to keep it for; assumed); each tile gets an id.
+/// its own to keep it for; assumed); each tile gets an id, kept by the tile at that place on later writes.
 extension CentralService {
     static let dashboards = DocumentKind(
         kind: "dashboard", noun: "dashboard", model: "Dashboard", idParameter: "dashboardId", idCharacters: ":;",
@@ -12,12 +12,15 @@ extension CentralService {
         idParameter: "deploymentManifestId", idCharacters: ":;", idMaxLength: 255, scoped: true, hasETag: true)
 
     var dashboardRules: DocumentRules {
-        DocumentRules(complete: { document, _, _ in
+        DocumentRules(complete: { document, existing, _ in
             guard case .object(var members) = document else { return document }
+            // Each tile keeps the id of the tile at its place before, else gets a new one.
+            let previous = existing?["tiles"]?.arrayValue ?? []
             if let index = members.firstIndex(where: { $0.0 == "tiles" }), let tiles = members[index].1.arrayValue {
-                members[index].1 = .array(tiles.map { tile in
+                members[index].1 = .array(tiles.enumerated().map { place, tile in
                     guard case .object(let fields) = tile else { return tile }
-                    return .object([("id", .string(Crypto.uuid()))] + fields)
+                    let id = place < previous.count ? previous[place]["id"] ?? .string(Crypto.uuid()) : .string(Crypto.uuid())
+                    return .object([("id", id)] + fields)
                 })
             }
             members.append(("personal", .bool(false)))
