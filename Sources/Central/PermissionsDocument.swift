@@ -13,7 +13,7 @@ public enum PermissionsDocument {
             "",
             "A role may perform an operation when it holds the operation's permission. Application roles hold it on the",
             "whole application; organization roles (Org ...) hold it on their organization and its descendants only, and",
-            "only for operations of scope `organization`. Operations that are not emulated answer 501 once",
+            "only for operations of scope `organization`. Every operation is emulated; an operation without a handler would answer 501 once",
             "authentication, the api-version and authorization have passed. Which permission each operation needs, and",
             "which permissions each built-in role holds, are assumptions where the docs are silent: see `docs/fidelity.md`.",
             "",

@@ -55,6 +55,7 @@ struct ReadmeWalkthroughTests {
         let server = try startServer()
         defer { server.stop() }
         let script = try Self.walkthrough("## Organizations and scoped roles") + Self.walkthrough("## Devices: properties, telemetry and commands")
+            + Self.walkthrough("### Jobs run on the mock's clock, and query")
         let (status, text) = try Self.run(script, against: server)
         #expect(status == 0)
         let lines = text.split(separator: "\n").map(String.init)
@@ -63,6 +64,10 @@ struct ReadmeWalkthroughTests {
         #expect(lines.contains { $0.hasPrefix(#"{"timestamp":""#) && $0.hasSuffix(#"","value":20.5}"#) }, "\(text)")
         #expect(lines.contains(#"{"$metadata":{"targetTemperature":{"desiredValue":23}}}"#), "\(text)")
         #expect(lines.contains { $0.contains(#""request":{"delay":5},"response":{"ok":true},"responseCode":200}"#) }, "\(text)")
+        // The job, created running, is completed five mock seconds later; the query reads the last telemetry.
+        #expect(lines.contains { $0.contains(#""status":"running""#) && $0.contains(#""id":"set-target""#) }, "\(text)")
+        #expect(lines.contains { $0.contains(#""status":"completed""#) && $0.contains(#""total":1,"pending":0,"completed":1,"failed":0"#) }, "\(text)")
+        #expect(lines.contains(#"{"results":[{"$id":"sensor-1","t":20.5}]}"#), "\(text)")
     }
 
     @Test func theREADMEShowsTheLibraryUsageTestVerbatim() throws {

@@ -91,9 +91,11 @@ def test_the_binary_alone_serves_the_readme_walkthroughs(alone, tmp_path):
                     ["200", "200", "200", "200", "403", "200", "403", "200", "200", "200", "403", "403"], run.stdout
                 assert "['thermostat-1']" in run.stdout, run.stdout
         # The devices section continues the organizations one, in the same shell.
-        script = (readme_block("## Organizations and scoped roles", "sh") + readme_block("## Devices: properties, telemetry and commands", "sh"))
+        script = (readme_block("## Organizations and scoped roles", "sh") + readme_block("## Devices: properties, telemetry and commands", "sh")
+                  + readme_block("### Jobs run on the mock's clock, and query", "sh"))
         run = subprocess.run(["bash", "-c", script.replace("http://127.0.0.1:8765", url)], capture_output=True, text=True, timeout=60)
         assert run.returncode == 0 and '"value":20.5}' in run.stdout and '"response":{"ok":true},"responseCode":200}' in run.stdout, run.stdout
+        assert '"status":"completed"' in run.stdout and '{"results":[{"$id":"sensor-1","t":20.5}]}' in run.stdout, run.stdout
     finally:
         process.terminate()
         assert process.wait(timeout=15) == 0

@@ -43,8 +43,9 @@ def call(method, url, token, body=None):
 
 
 def writer(number, url, token, created, deleted, lock, stop):
-    """Creates API tokens and devices and deletes some of its own; records what the server acknowledged. Entries are
-    (collection, id): ("apiTokens", ...) or ("devices", ...)."""
+    """Creates API tokens, devices and enrollment groups (a document of the resources table) and deletes some of its
+    own; records what the server acknowledged. Entries are (collection, id): ("apiTokens", ...), ("devices", ...) or
+    ("enrollmentGroups", ...)."""
     mine = []
     sequence = 0
     while not stop.is_set():
@@ -59,9 +60,10 @@ def writer(number, url, token, created, deleted, lock, stop):
                 with lock:
                     (deleted if status == 204 else created).add(victim)
             else:
-                collection = "devices" if sequence % 2 else "apiTokens"
+                collection = ["devices", "apiTokens", "enrollmentGroups"][sequence % 3]
                 name = f"w{number}-{os.getpid()}-{time.monotonic_ns()}-{sequence}"
-                body = {"displayName": name, "enabled": False} if collection == "devices" else {"roles": [{"role": OPERATOR}]}
+                body = {"devices": {"displayName": name, "enabled": False}, "apiTokens": {"roles": [{"role": OPERATOR}]},
+                        "enrollmentGroups": {"displayName": name, "type": "iot", "attestation": {"type": "symmetricKey"}}}[collection]
                 if call("PUT", f"{url}/api/{collection}/{name}?{V}", token, body) == 200:
                     with lock:
                         created.add((collection, name))
@@ -94,6 +96,7 @@ def run(binary, iterations, writers=4):
             check = db.execute("PRAGMA integrity_check").fetchone()[0]
             stored = {("apiTokens", row[0]) for row in db.execute("SELECT id FROM api_tokens")}
             stored |= {("devices", row[0]) for row in db.execute("SELECT id FROM devices")}
+            stored |= {("enrollmentGroups", row[0]) for row in db.execute("SELECT id FROM resources WHERE kind = 'enrollmentGroup'")}
         lost, revived = created - stored, deleted & stored
         if check != "ok" or lost or revived:
             print(f"iteration {iteration}: integrity {check}, lost {sorted(lost)[:5]}, revived {sorted(revived)[:5]}")
@@ -108,7 +111,7 @@ def run(binary, iterations, writers=4):
         process.terminate()
         process.wait(timeout=15)
     print(f"crash test: {iterations} kill -9 under {writers} writers; {acknowledged_writes} acknowledged writes "
-          f"({len(created)} API tokens and devices kept, {len(deleted)} deleted); 0 lost, 0 revived, integrity ok every time")
+          f"({len(created)} API tokens, devices and enrollment groups kept, {len(deleted)} deleted); 0 lost, 0 revived, integrity ok every time")
     return 0
 
 
