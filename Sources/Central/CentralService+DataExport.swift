@@ -1,7 +1,8 @@
 /// Handlers of `/api/dataExport/destinations` (spec operations Destinations_List, _Get, _Create, _Update, _Remove,
 /// _ListExports) and `/api/dataExport/exports` (Exports_List, _Get, _Create, _Update, _Remove, _ListDestinations).
 /// Nothing is ever sent anywhere: a destination's connection details are stored as given, and its `status` (and an
-/// export's) is `healthy`, or `disabled` for an export that is not enabled (assumed, docs/fidelity.md). An export's
+/// export's) is `healthy`, or `notStarted` for an export that is not enabled (the spec's example "Get a data export";
+/// `healthy` assumed, docs/fidelity.md). An export's
 /// `destinations` must name existing destinations (400); deleting a destination an export uses is refused (422,
 /// assumed).
 extension CentralService {
@@ -32,7 +33,7 @@ extension CentralService {
                 throw CentralError.missingReference("The destination '\(id.clipped)' does not exist.")
             }
             let enabled = document["enabled"] == .bool(true)
-            return Self.adding([("status", .string(enabled ? "healthy" : "disabled"))], to: document)
+            return Self.adding([("status", .string(enabled ? "healthy" : "notStarted"))], to: document)
         })
     }
 

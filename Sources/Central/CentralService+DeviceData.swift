@@ -276,8 +276,8 @@ extension CentralService {
         return Self.components(in: JSONValue.object(template.document)["capabilityModel"] ?? .null)
     }
 
-    /// The modules of the device's template: the `EdgeModule` relationships of its capability model, each with the
-    /// module's model as its `target` ("IoT Edge devices in IoT Central": an IoT Edge device template).
+    /// The modules of the device's template: the `EdgeModule` (or `SemanticType/EdgeModule`) relationships of its
+    /// capability model, each with the module's model as its `target` (an IoT Edge device template).
     func modules(of device: Device, appID: String) throws -> [TemplateComponent] {
         guard let id = device.template, let template = try store.deviceTemplate(appID: appID, id: id) else { return [] }
         return Self.entries(of: "EdgeModule", in: JSONValue.object(template.document)["capabilityModel"] ?? .null)
@@ -291,7 +291,8 @@ extension CentralService {
         return models.flatMap { model in
             (model["contents"]?.arrayValue ?? []).compactMap { entry in
                 let types = entry["@type"].map { $0.stringValue.map { [$0] } ?? $0.arrayValue?.compactMap(\.stringValue) ?? [] } ?? []
-                guard types.contains(type), let name = entry["name"]?.stringValue else { return nil }
+                // `EdgeModule` is written `SemanticType/EdgeModule` too (the spec's example "Get modules from an Edge device").
+                guard types.contains(where: { $0 == type || $0.hasSuffix("/" + type) }), let name = entry["name"]?.stringValue else { return nil }
                 return TemplateComponent(name: name, entry: entry)
             }
         }

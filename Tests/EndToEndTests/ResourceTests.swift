@@ -73,7 +73,7 @@ import Testing
         #expect(DeviceTests.ids(try client.request("GET", "/api/dataExport/exports/e1/destinations?\(Self.preview)", token: admin)) == ["blob"])
         let inUse = try client.request("DELETE", "/api/dataExport/destinations/blob?\(Self.preview)", token: admin)
         #expect(inUse.status == 422 && inUse.text.contains("used by the export 'e1'"), "\(inUse.text)")
-        #expect(try client.request("PATCH", "/api/dataExport/exports/e1?\(Self.preview)", token: admin, body: #"{"enabled":false,"destinations":[]}"#).json["status"] == .string("disabled"))
+        #expect(try client.request("PATCH", "/api/dataExport/exports/e1?\(Self.preview)", token: admin, body: #"{"enabled":false,"destinations":[]}"#).json["status"] == .string("notStarted"))
         #expect(try client.request("DELETE", "/api/dataExport/destinations/blob?\(Self.preview)", token: admin).status == 204)
         // Data export is a preview feature: 2022-07-31 does not have it (404), and a Builder may only read it.
         #expect(try client.request("GET", "/api/dataExport/exports?\(Self.v)", token: admin).status == 404)
@@ -284,7 +284,7 @@ import Testing
     static let preview = DocumentResourceTests.preview
     static let edgeTemplate = #"""
         {"@type":["ModelDefinition","DeviceModel","EdgeModel"],"displayName":"Gateway","capabilityModel":{"@id":"dtmi:contoso:gateway;1","@type":"Interface","contents":[
-        {"@type":["Relationship","EdgeModule"],"name":"SimulatedTemperatureSensor","maxMultiplicity":1,"target":[{"@id":"dtmi:contoso:sensor;1","@type":"Interface","contents":[
+        {"@type":["Relationship","SemanticType/EdgeModule"],"name":"SimulatedTemperatureSensor","maxMultiplicity":1,"target":[{"@id":"dtmi:contoso:sensor;1","@type":"Interface","contents":[
         {"@type":"Component","name":"thermostat","schema":"dtmi:contoso:thermostat;1"},{"@type":"Telemetry","name":"machine","schema":"double"}]}]}]}}
         """#
 
