@@ -320,45 +320,15 @@ public final class CentralService: Sendable {
         case "Devices_GetCommandHistory", "Devices_GetComponentCommandHistory", "Devices_GetModuleCommandHistory",
              "Devices_GetModuleComponentCommandHistory":
             try commandHistory(context)
-        case "ContinuousDataExports_List": try listDocuments(Self.continuousDataExports, context, rules: continuousDataExportRules)
-        case "ContinuousDataExports_Get": try getDocument(Self.continuousDataExports, context, rules: continuousDataExportRules)
-        case "ContinuousDataExports_Create": try putDocument(Self.continuousDataExports, context, rules: continuousDataExportRules)
-        case "ContinuousDataExports_Update": try patchDocument(Self.continuousDataExports, context, rules: continuousDataExportRules)
-        case "ContinuousDataExports_Remove": try removeDocument(Self.continuousDataExports, context)
         case "Devices_GetCloudProperties": try getCloudProperties(context)
         case "Devices_ReplaceCloudProperties": try setCloudProperties(context, replacing: true)
         case "Devices_UpdateCloudProperties": try setCloudProperties(context, replacing: false)
         case "Query_Run": try runQuery(context)
         case "Devices_ListModules": try listModules(context)
         case "Devices_ListModuleComponents": try listModuleComponents(context)
-        case "Dashboards_List": try listDocuments(Self.dashboards, context, rules: dashboardRules)
-        case "Dashboards_Get": try getDocument(Self.dashboards, context, rules: dashboardRules)
-        case "Dashboards_Create": try putDocument(Self.dashboards, context, rules: dashboardRules)
-        case "Dashboards_Update": try patchDocument(Self.dashboards, context, rules: dashboardRules)
-        case "Dashboards_Remove": try removeDocument(Self.dashboards, context)
-        case "DeploymentManifests_List": try listDocuments(Self.deploymentManifests, context)
-        case "DeploymentManifests_Get": try getDocument(Self.deploymentManifests, context)
-        case "DeploymentManifests_Create": try putDocument(Self.deploymentManifests, context)
-        case "DeploymentManifests_Update": try patchDocument(Self.deploymentManifests, context)
-        case "DeploymentManifests_Remove": try removeDocument(Self.deploymentManifests, context)
         case "Devices_ApplyManifest": try applyDeploymentManifest(context)
-        case "Destinations_List": try listDocuments(Self.destinations, context)
-        case "Destinations_Get": try getDocument(Self.destinations, context)
-        case "Destinations_Create": try putDocument(Self.destinations, context, rules: destinationRules)
-        case "Destinations_Update": try patchDocument(Self.destinations, context, rules: destinationRules)
-        case "Destinations_Remove": try removeDocument(Self.destinations, context, rules: destinationRules)
         case "Destinations_ListExports": try listDestinationExports(context)
-        case "Exports_List": try listDocuments(Self.exports, context)
-        case "Exports_Get": try getDocument(Self.exports, context)
-        case "Exports_Create": try putDocument(Self.exports, context, rules: exportRules)
-        case "Exports_Update": try patchDocument(Self.exports, context, rules: exportRules)
-        case "Exports_Remove": try removeDocument(Self.exports, context)
         case "Exports_ListDestinations": try listExportDestinations(context)
-        case "EnrollmentGroups_List": try listDocuments(Self.enrollmentGroups, context, rules: enrollmentGroupRules)
-        case "EnrollmentGroups_Get": try getDocument(Self.enrollmentGroups, context, rules: enrollmentGroupRules)
-        case "EnrollmentGroups_Create": try putDocument(Self.enrollmentGroups, context, rules: enrollmentGroupRules)
-        case "EnrollmentGroups_Update": try patchDocument(Self.enrollmentGroups, context, rules: enrollmentGroupRules)
-        case "EnrollmentGroups_Remove": try removeDocument(Self.enrollmentGroups, context)
         case "EnrollmentGroups_GetX509": try getGroupCertificate(context)
         case "EnrollmentGroups_CreateX509": try createGroupCertificate(context)
         case "EnrollmentGroups_RemoveX509": try removeGroupCertificate(context)
@@ -366,21 +336,41 @@ public final class CentralService: Sendable {
         case "EnrollmentGroups_VerifyX509": try verifyGroupCertificate(context)
         case "Devices_ListRelationships", "Devices_GetRelationship", "Devices_CreateRelationship", "Devices_UpdateRelationship",
              "Devices_RemoveRelationship": try relationshipOperation(context)
-        case "Jobs_List": try listDocuments(Self.jobs, context, rules: jobRules)
-        case "Jobs_Get": try getDocument(Self.jobs, context, rules: jobRules)
-        case "Jobs_Create": try putDocument(Self.jobs, context, rules: jobRules)
         case "Jobs_GetDevices": try listJobDevices(context)
         case "Jobs_Stop": try stopJob(context)
         case "Jobs_Resume": try resumeJob(context)
         case "Jobs_Rerun": try rerunJob(context)
-        case "ScheduledJobs_List": try listDocuments(Self.scheduledJobs, context, rules: scheduledJobRules)
-        case "ScheduledJobs_Get": try getDocument(Self.scheduledJobs, context, rules: scheduledJobRules)
-        case "ScheduledJobs_Create": try putDocument(Self.scheduledJobs, context, rules: scheduledJobRules)
-        case "ScheduledJobs_Update": try patchDocument(Self.scheduledJobs, context, rules: scheduledJobRules)
-        case "ScheduledJobs_Remove": try removeDocument(Self.scheduledJobs, context)
         case "ScheduledJobs_ListJobs": try listScheduledJobJobs(context)
+        default: try documentOperation(context)
+        }
+    }
+
+    /// The operations of `documentFamilies`: `{Family}_List`, `_Get`, `_Create`, `_Update` and `_Remove`.
+    private func documentOperation(_ context: RequestContext) throws -> Reply {
+        let parts = context.operation.operationID.split(separator: "_", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let (kind, rules) = documentFamilies[parts[0]] else {
+            throw CentralError.internalError("No handler for \(context.operation.operationID).")
+        }
+        switch parts[1] {
+        case "List": return try listDocuments(kind, context, rules: rules)
+        case "Get": return try getDocument(kind, context, rules: rules)
+        case "Create": return try putDocument(kind, context, rules: rules)
+        case "Update": return try patchDocument(kind, context, rules: rules)
+        case "Remove": return try removeDocument(kind, context, rules: rules)
         default: throw CentralError.internalError("No handler for \(context.operation.operationID).")
         }
+    }
+
+    /// The resources served by the shared document handlers (`CentralService+Documents.swift`), by the first part
+    /// of their operationIds: `Dashboards_List`, `_Get`, `_Create`, `_Update` and `_Remove` go to `listDocuments`, ...
+    private var documentFamilies: [String: (DocumentKind, DocumentRules)] {
+        [
+            "Dashboards": (Self.dashboards, dashboardRules), "DeploymentManifests": (Self.deploymentManifests, DocumentRules()),
+            "Destinations": (Self.destinations, destinationRules), "Exports": (Self.exports, exportRules),
+            "EnrollmentGroups": (Self.enrollmentGroups, enrollmentGroupRules), "Jobs": (Self.jobs, jobRules),
+            "ScheduledJobs": (Self.scheduledJobs, scheduledJobRules),
+            "ContinuousDataExports": (Self.continuousDataExports, continuousDataExportRules),
+        ]
     }
 
     // MARK: Paging (the 2022-07-31 spec: `{"value": [...], "nextLink": absolute URL}`, no nextLink on the last page)

@@ -22,27 +22,22 @@ public enum Crypto {
     }
 
     /// SHA-256 digest of `data` (FIPS 180-4). Returns 32 bytes.
-    public static func sha256(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let ok = data.withUnsafeBytes { d in
-            out.withUnsafeMutableBytes { o in
-                EVP_Digest(d.baseAddress, d.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, EVP_sha256(), nil)
-            }
-        }
-        return ok == 1 ? out : []
-    }
+    public static func sha256(_ data: [UInt8]) -> [UInt8] { digest(data, EVP_sha256(), size: 32) }
 
     /// SHA-1 digest of `data` (FIPS 180-4), for certificate thumbprints only. Returns 20 bytes.
-    public static func sha1(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 20)
+    public static func sha1(_ data: [UInt8]) -> [UInt8] { digest(data, EVP_sha1(), size: 20) }
+
+    /// The digest of `data` by `algorithm`, `size` bytes (empty when OpenSSL fails, which it does only when it cannot
+    /// allocate).
+    private static func digest(_ data: [UInt8], _ algorithm: OpaquePointer?, size: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: size)
         var length: UInt32 = 0
         let ok = data.withUnsafeBytes { d in
             out.withUnsafeMutableBytes { o in
-                EVP_Digest(d.baseAddress, d.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, EVP_sha1(), nil)
+                EVP_Digest(d.baseAddress, d.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, algorithm, nil)
             }
         }
-        return ok == 1 ? out : []
+        return ok == 1 && Int(length) == size ? out : []
     }
 
     /// Compares two byte strings in time that depends only on their lengths (`CRYPTO_memcmp`).
