@@ -12,9 +12,6 @@ public struct CentralRequest: Sendable {
     /// The base URL the client used, `http://host:port`, for absolute `nextLink`s.
     public var baseURL: String
     public var body: [UInt8]
-    /// Whether the path ended with `/` (`/api/jobs/`): an item with an empty id, not the collection, for the methods
-    /// the collection does not have.
-    public var hasTrailingSlash = false
 
     public init(
         method: String, pathSegments: [String], query: [(name: String, value: String)] = [], authorization: [String] = [],

@@ -146,9 +146,6 @@ public final class CentralService: Sendable {
             throw .operationNotInVersion(other.operationID, version: version.rawValue)
         case .notInVersion(nil):
             throw .noOperationInVersion(request.method, path: path, version: version.rawValue)
-        case .methodNotAllowed where request.hasTrailingSlash:
-            // `DELETE /api/jobs/`: the item with an empty id, which no item has (assumed, docs/fidelity.md).
-            throw .notFound("item", id: "")
         case .methodNotAllowed(let allowed):
             throw .methodNotAllowed(request.method, allowed: allowed)
         case .operation(let operation, let parameters):

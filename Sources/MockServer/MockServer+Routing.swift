@@ -124,11 +124,10 @@ extension MockServer {
             response.outcome.reason = reason
             return (HTTPResponse(response), response.outcome)
         }
-        var central = CentralRequest(
+        let central = CentralRequest(
             method: request.method, pathSegments: Array(request.pathSegments.dropFirst()), query: request.query,
             authorization: request.headers.values("Authorization"), contentType: Self.contentType(request.headers),
             baseURL: baseURL, body: request.body)
-        central.hasTrailingSlash = request.path.count > 1 && request.path.hasSuffix("/")
         let response = service.handle(central, application: application)
         return (HTTPResponse(response), response.outcome)
     }
