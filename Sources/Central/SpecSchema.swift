@@ -81,7 +81,7 @@ struct SpecSchema: Sendable {
         }
         guard let subtype = choices[kind], let subModel = definitions[subtype] else {
             throw Violation(path: Self.join(path, discriminator),
-                            problem: "'\(kind.clipped)' is not known; it is one of \(choices.keys.sorted().joined(separator: ", "))")
+                            problem: "is '\(kind.clipped)', which is not one of \(choices.keys.sorted().joined(separator: ", "))")
         }
         return subModel
     }

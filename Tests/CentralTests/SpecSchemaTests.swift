@@ -30,7 +30,7 @@ import Testing
         #expect(try Self.problem(#"{"data":[{"type":"property","target":"t","path":"p"}]}"#, "Job") == "The field 'group' is required.")
         #expect(try Self.problem(#"{"group":"g","data":[]}"#, "Job") == "The field 'data' must have at least 1 element.")
         #expect(try Self.problem(#"{"group":"g","data":[{"type":"property","path":"p"}]}"#, "Job") == "The field 'data[0].target' is required.")
-        #expect(try Self.problem(#"{"group":"g","data":[{"type":"dance"}]}"#, "Job")?.contains("'data[0].type' 'dance' is not known") == true)
+        #expect(try Self.problem(#"{"group":"g","data":[{"type":"dance"}]}"#, "Job")?.contains("'data[0].type' is 'dance', which is not one of cloudProperty, command") == true)
         #expect(try Self.problem(#"{"group":"g","data":[{"type":7}]}"#, "Job") == "The field 'data[0].type' must be a string, not a number.")
         #expect(try Self.problem(#"{"group":"g","batch":{"type":"some","value":1},"data":[{"type":"command","target":"t","path":"p"}]}"#, "Job")?
             .contains("'batch.type' must be one of number, percentage") == true)
