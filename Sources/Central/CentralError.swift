@@ -59,6 +59,11 @@ public struct CentralError: Error, Sendable, Equatable {
         CentralError(status: 422, code: code, message: message)
     }
 
+    /// 409 for a create of an item that exists and cannot be replaced (a job id; assumed, docs/fidelity.md).
+    public static func conflict(_ message: String) -> CentralError {
+        CentralError(status: 409, code: "Conflict", message: message)
+    }
+
     /// 404 for an item that does not exist (the spec's Error definition; wording assumed).
     public static func notFound(_ what: String, id: String) -> CentralError {
         CentralError(status: 404, code: "NotFound", message: "The \(what) '\(id.clipped)' was not found.")

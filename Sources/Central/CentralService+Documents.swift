@@ -28,6 +28,8 @@ extension CentralService {
         var parentParameter: String? = nil
         /// The models to check it by when not the api-version's spec file (a kind only 2021-04-30-preview has).
         var models: SpecSchema? = nil
+        /// Whether an id is used once: a `PUT` on an existing one is 409 (jobs).
+        var createsOnce = false
 
         func schema(_ version: APIVersion) -> SpecSchema { models ?? SpecSchema.of(version) }
 
@@ -91,8 +93,14 @@ extension CentralService {
             throw CentralError.forbidden("a \(kind.noun) with the id '\(id.clipped)' exists outside \(context.scope.description), where the caller holds '\(context.operation.permission)'.")
         }
         let document = try checkedDocument(body, id: id, kind: kind, existing: existing, context: context, tree: tree)
+        let conflict = CentralError.conflict("A \(kind.noun) with the id '\(id.clipped)' exists; a \(kind.noun) cannot be changed. Use another id.")
+        if kind.createsOnce && existing != nil { throw conflict }
         let stored = try rules.complete(document, existing, context)
-        try store.save(resource: stored, appID: context.application.id, kind: kind.kind, id: kind.storeKey(context, id: id))
+        if kind.createsOnce {
+            guard try store.insert(resource: stored, appID: context.application.id, kind: kind.kind, id: kind.storeKey(context, id: id)) else { throw conflict }
+        } else {
+            try store.save(resource: stored, appID: context.application.id, kind: kind.kind, id: kind.storeKey(context, id: id))
+        }
         return Reply(status: 200, body: try documentJSON(try rules.present(stored, context), kind: kind, context: context))
     }
 
@@ -185,7 +193,7 @@ extension CentralService {
         }
         guard !id.isEmpty, id.utf8.count <= kind.idMaxLength, id.utf8.allSatisfy({ Validation.isAlphanumeric($0) || extra.utf8.contains($0) }) else {
             let others = extra.map { "'\($0)'" }.joined(separator: ", ")
-            throw .invalidBody("The \(kind.noun) id '\(id.clipped)' is not valid: use 1 to \(kind.idMaxLength) letters, digits\(others.isEmpty ? "" : " or \(others)").")
+            throw .invalidBody("The \(kind.noun) id '\(id.clipped)' is not valid: use 1 to \(kind.idMaxLength) ASCII letters, digits\(others.isEmpty ? "" : " or \(others)") (the spec's pattern).")
         }
     }
 }

@@ -54,7 +54,9 @@ extension CentralService {
         let body = try context.jsonObjectBody()
         let group = try visibleDocument(Self.enrollmentGroups, context)
         try Self.checkModel(body, "SigningX509Certificate", version: context.version)
-        guard body["certificate"]?.stringValue != nil else { throw CentralError.invalidBody("The field 'certificate' is required.") }
+        guard let text = body["certificate"]?.stringValue, !text.isEmpty else {
+            throw CentralError.invalidBody("The field 'certificate' is required: the certificate, PEM or base64.")
+        }
         guard group["attestation"]?["type"] == .string("x509") else {
             throw CentralError.invalidBody("The enrollment group '\(context.parameter("enrollmentGroupId").clipped)' does not use x509 attestation.")
         }

@@ -2,17 +2,20 @@
 /// `/api/scheduledJobs` (ScheduledJobs_List, _Get, _Create, _Update, _Remove, _ListJobs).
 ///
 /// A job runs on the mock's clock (assumed, docs/fidelity.md): its devices are those its device group selects when
-/// it is created, among those the caller may see; it handles one device per `jobDeviceSeconds` of mock time, in
-/// order, so `progress` and each device's status (`pending`, then `completed`, or `failed` for a device deleted
-/// meanwhile) move as the clock does (`POST /_mock/clock` advances it). `status` is `running`, `stopped` or
-/// `completed`, with `end` once completed. Stop and resume pause and continue it. A rerun is a new job, with the id in
-/// the path, over the devices that failed. The job's `data` is stored and answered, not applied to the devices.
+/// it is created, among those the caller may see and, when the job belongs to an organization, those of that
+/// organization's subtree (a job without one takes its group's). It handles one device per `jobDeviceSeconds` of
+/// mock time, in order, so `progress` and each device's status (`pending`, then `completed`, or `failed` for a device
+/// that no longer exists when its turn is first seen) move as the clock does (`POST /_mock/clock` advances it). An
+/// outcome, once seen, stays: a device created again, or the clock stepped back, changes nothing already handled.
+/// `status` is `running`, `stopped` or `completed`, with `end` once completed. Stop and resume pause and continue a
+/// running job and change nothing on a completed one. A rerun is a new job, with the id in the path, over the devices
+/// that failed. A job id is used once (409). The job's `data` is stored and answered, not applied to the devices.
 /// Jobs and scheduled jobs are scoped by `organizations` as devices are. A scheduled job is stored as given and
 /// never starts jobs by itself; `completed` is true once its schedule's end date has passed.
 extension CentralService {
     static let jobs = DocumentKind(
         kind: "job", noun: "job", model: "Job", idParameter: "jobId", idCharacters: "-_", idMaxLength: 255, scoped: true,
-        hasETag: false)
+        hasETag: false, createsOnce: true)
     static let scheduledJobs = DocumentKind(
         kind: "scheduledJob", noun: "scheduled job", model: "ScheduledJob", idParameter: "scheduledJobId",
         idCharacters: "-_", idMaxLength: 255, scoped: true, hasETag: true)
@@ -22,23 +25,30 @@ extension CentralService {
 
     var jobRules: DocumentRules {
         DocumentRules(
-            complete: { [self] document, existing, context in
-                guard existing == nil else {
-                    throw CentralError.unprocessable(code: "Conflict", "A job with the id '\(context.parameter("jobId").clipped)' exists; jobs cannot be changed. Use another id.")
-                }
-                let devices = try groupDevices(document["group"]?.stringValue ?? "", context: context)
-                return Self.adding([
+            complete: { [self] document, _, context in
+                let (devices, organizations) = try groupDevices(for: document, context: context)
+                var members: [(String, JSONValue)] = [
                     ("_devices", .array(devices.map(JSONValue.string))), ("_runFrom", .number(Double(context.now))),
                     ("_doneBefore", .number(0)), ("start", .string(Timestamp.iso8601(milliseconds: context.now))),
-                ], to: document)
+                ]
+                if document["organizations"] == nil, !organizations.isEmpty { members.append(("organizations", .array(organizations.map(JSONValue.string)))) }
+                return Self.adding(members, to: document)
             },
-            present: { [self] document, context in try jobJSON(document, context: context).job })
+            present: { [self] document, context in try jobProgress(document, context: context).job })
     }
 
     var scheduledJobRules: DocumentRules {
         DocumentRules(
-            complete: { [self] document, _, context in
-                _ = try groupDevices(document["group"]?.stringValue ?? "", context: context)
+            complete: { [self] document, existing, context in
+                // The group is checked when it is set; a scheduled job whose group was deleted since can still be
+                // changed (and its group replaced).
+                var document = document
+                if existing?["group"] != document["group"] {
+                    let (_, organizations) = try groupDevices(for: document, context: context)
+                    if document["organizations"] == nil, !organizations.isEmpty {
+                        document = Self.adding([("organizations", .array(organizations.map(JSONValue.string)))], to: document)
+                    }
+                }
                 return document["enabled"] == nil ? Self.adding([("enabled", .bool(false))], to: document) : document
             },
             present: { document, context in
@@ -51,52 +61,68 @@ extension CentralService {
             })
     }
 
-    /// Jobs_Create goes through `putDocument`; a job needs a device group that exists and the caller may see.
-    private func groupDevices(_ groupID: String, context: RequestContext) throws -> [String] {
+    /// The devices a job (or scheduled job) `document` reaches, and its group's organizations.
+    /// - Throws: 400 when the group does not exist or the caller may not see it.
+    private func groupDevices(for document: JSONValue, context: RequestContext) throws -> (devices: [String], groupOrganizations: [String]) {
+        let groupID = document["group"]?.stringValue ?? ""
         let tree = try organizationTree(context)
         guard let group = try store.resource(appID: context.application.id, kind: Self.deviceGroupKind, id: groupID),
               Self.isVisible(group, scope: context.scope, tree: tree) else {
             throw CentralError.missingReference("The device group '\(groupID.clipped)' does not exist.")
         }
+        let groupOrganizations = (group["organizations"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let own = (document["organizations"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let within = own.isEmpty ? nil : tree.subtrees(of: Set(own))
         let isMember = Self.membership(of: group, context: context, tree: tree)
         var ids: [String] = []
         var after: Int64 = 0
         while true {
-            let (items, next) = try store.devices(appID: context.application.id, after: after, limit: 1000, where: isMember)
+            let (items, next) = try store.devices(appID: context.application.id, after: after, limit: 1000) { device in
+                isMember(device) && (within.map { scope in device.organizations.contains { scope.contains($0) } } ?? true)
+            }
             ids += items.map(\.id)
             guard let next else { break }
             after = next
         }
-        return ids
+        return (ids, groupOrganizations)
     }
 
-    /// The job as answered (with `status`, `progress`, `end`) and each device's status, at the mock's time.
-    private func jobJSON(_ job: JSONValue, context: RequestContext) throws -> (job: JSONValue, devices: [(String, String)]) {
+    /// The job as answered (with `status`, `progress`, `end`) and each device's status, at the mock's time. The
+    /// outcomes of devices whose turn has come are decided here, the first time they are seen, and stored with the
+    /// job (`_outcomes`, `_end`), so they never change afterwards.
+    private func jobProgress(_ job: JSONValue, context: RequestContext) throws -> (job: JSONValue, devices: [(String, String)]) {
         let devices = (job["_devices"]?.arrayValue ?? []).compactMap(\.stringValue)
+        var outcomes = (job["_outcomes"]?.arrayValue ?? []).compactMap(\.stringValue)
         let stopped = job["_stopped"] == .bool(true)
         let doneBefore = Int64(job["_doneBefore"]?.numberValue ?? 0)
         let runFrom = Int64(job["_runFrom"]?.numberValue ?? Double(context.now))
-        let handled = stopped ? doneBefore : min(Int64(devices.count), doneBefore + max(0, context.now - runFrom) / (Self.jobDeviceSeconds * 1000))
-        var statuses: [(String, String)] = []
-        var failed = 0
-        for (index, id) in devices.enumerated() {
-            guard Int64(index) < handled else { statuses.append((id, "pending")); continue }
-            let exists = try store.device(appID: context.application.id, id: id) != nil
-            if !exists { failed += 1 }
-            statuses.append((id, exists ? "completed" : "failed"))
+        let byClock = stopped ? doneBefore : doneBefore + max(0, context.now - runFrom) / (Self.jobDeviceSeconds * 1000)
+        let handled = min(devices.count, max(Int(clamping: byClock), outcomes.count))
+        let seen = outcomes.count
+        while outcomes.count < handled {
+            let exists = try store.device(appID: context.application.id, id: devices[outcomes.count]) != nil
+            outcomes.append(exists ? "completed" : "failed")
         }
-        let finished = handled >= Int64(devices.count)
+        let finished = handled >= devices.count
+        var end = job["_end"]
+        if finished && end == nil {
+            end = .string(Timestamp.iso8601(milliseconds: stopped ? context.now : runFrom + max(0, Int64(devices.count) - doneBefore) * Self.jobDeviceSeconds * 1000))
+        }
+        if outcomes.count > seen || end != job["_end"], let id = job["id"]?.stringValue {
+            var decided: [(String, JSONValue)] = [("_outcomes", .array(outcomes.map(JSONValue.string)))]
+            if let end { decided.append(("_end", end)) }
+            try store.setMembers(decided, ofResource: id, kind: Self.jobs.kind, appID: context.application.id)
+        }
+        let failed = outcomes.filter { $0 == "failed" }.count
         var members: [(String, JSONValue)] = [
             ("status", .string(finished ? "completed" : stopped ? "stopped" : "running")),
             ("progress", .object([
-                ("total", .number(Double(devices.count))), ("pending", .number(Double(devices.count) - Double(handled))),
-                ("completed", .number(Double(handled) - Double(failed))), ("failed", .number(Double(failed))),
+                ("total", .number(Double(devices.count))), ("pending", .number(Double(devices.count - handled))),
+                ("completed", .number(Double(handled - failed))), ("failed", .number(Double(failed))),
             ])),
         ]
-        if finished {
-            let end = runFrom + max(0, Int64(devices.count) - doneBefore) * Self.jobDeviceSeconds * 1000
-            members.append(("end", .string(Timestamp.iso8601(milliseconds: stopped ? context.now : end))))
-        }
+        if let end, finished { members.append(("end", end)) }
+        let statuses = devices.enumerated().map { index, id in (id, index < outcomes.count ? outcomes[index] : "pending") }
         return (Self.adding(members, to: job), statuses)
     }
 
@@ -104,46 +130,44 @@ extension CentralService {
     func listJobDevices(_ context: RequestContext) throws -> Reply {
         let job = try visibleDocument(Self.jobs, context)
         let page = try pageRequest(context, allowsMaxPageSize: false)
-        let statuses = try jobJSON(job, context: context).devices
+        let statuses = try jobProgress(job, context: context).devices
         let start = Int(min(page.after, Int64(statuses.count)))
         let items = statuses[start...].prefix(page.limit)
         let next = start + items.count < statuses.count ? Int64(start + items.count) : nil
         return listReply(items.map { .object([("id", .string($0.0)), ("status", .string($0.1))]) }, next: next, context: context)
     }
 
-    /// Jobs_Stop (204): the job keeps the devices handled so far and waits. Stopping a stopped or completed job
-    /// changes nothing.
+    /// Jobs_Stop (204): a running job keeps the devices handled so far and waits. Stopping a stopped or completed
+    /// job changes nothing.
     func stopJob(_ context: RequestContext) throws -> Reply {
         let job = try visibleDocument(Self.jobs, context)
-        guard job["_stopped"] != .bool(true) else { return Reply(status: 204) }
-        let handled = (try jobJSON(job, context: context).job)["progress"].map { (total: $0["total"]?.numberValue ?? 0, pending: $0["pending"]?.numberValue ?? 0) }
-        let done = (handled?.total ?? 0) - (handled?.pending ?? 0)
-        try store.save(resource: Self.adding([("_stopped", .bool(true)), ("_doneBefore", .number(done))], to: job),
-                       appID: context.application.id, kind: Self.jobs.kind, id: context.parameter("jobId"))
+        let progress = try jobProgress(job, context: context)
+        guard progress.job["status"] == .string("running") else { return Reply(status: 204) }
+        let handled = progress.devices.filter { $0.1 != "pending" }.count
+        try store.setMembers([("_stopped", .bool(true)), ("_doneBefore", .number(Double(handled)))],
+                             ofResource: context.parameter("jobId"), kind: Self.jobs.kind, appID: context.application.id)
         return Reply(status: 204)
     }
 
-    /// Jobs_Resume (204): a stopped job goes on from where it stopped, at the mock's time.
+    /// Jobs_Resume (204): a stopped job goes on from where it stopped, at the mock's time; a running or completed job
+    /// is left as it is.
     func resumeJob(_ context: RequestContext) throws -> Reply {
         let job = try visibleDocument(Self.jobs, context)
-        guard job["_stopped"] == .bool(true) else { return Reply(status: 204) }
-        try store.save(resource: Self.adding([("_stopped", .bool(false)), ("_runFrom", .number(Double(context.now)))], to: job),
-                       appID: context.application.id, kind: Self.jobs.kind, id: context.parameter("jobId"))
+        guard try jobProgress(job, context: context).job["status"] == .string("stopped") else { return Reply(status: 204) }
+        try store.setMembers([("_stopped", .bool(false)), ("_runFrom", .number(Double(context.now)))],
+                             ofResource: context.parameter("jobId"), kind: Self.jobs.kind, appID: context.application.id)
         return Reply(status: 204)
     }
 
     /// Jobs_Rerun: a new job with the id `rerunId` and the definition of the job, over the devices that failed in it.
-    /// - Throws: 422 when `rerunId` is taken or not a valid job id.
+    /// - Throws: 422 for a `rerunId` that is not a valid job id, 409 when it is taken.
     func rerunJob(_ context: RequestContext) throws -> Reply {
         let job = try visibleDocument(Self.jobs, context)
         let rerunID = context.parameter("rerunId")
         try Self.checkID(rerunID, kind: Self.jobs)
-        guard try store.resource(appID: context.application.id, kind: Self.jobs.kind, id: rerunID) == nil else {
-            throw CentralError.unprocessable(code: "Conflict", "A job with the id '\(rerunID.clipped)' exists; choose another rerun id.")
-        }
-        let failed = try jobJSON(job, context: context).devices.filter { $0.1 == "failed" }.map(\.0)
+        let failed = try jobProgress(job, context: context).devices.filter { $0.1 == "failed" }.map(\.0)
         guard case .object(let members) = job else { throw CentralError.internalError("The stored job is not an object.") }
-        var rerun: [(String, JSONValue)] = members.filter { !["_stopped", "status", "progress", "end"].contains($0.0) }
+        var rerun: [(String, JSONValue)] = members.filter { !["_stopped", "_outcomes", "_end", "status", "progress", "end"].contains($0.0) }
         rerun = rerun.map { name, value in
             switch name {
             case "id": (name, .string(rerunID))
@@ -154,8 +178,10 @@ extension CentralService {
             default: (name, value)
             }
         }
-        try store.save(resource: .object(rerun), appID: context.application.id, kind: Self.jobs.kind, id: rerunID)
-        return Reply(status: 200, body: try documentJSON(try jobJSON(.object(rerun), context: context).job, kind: Self.jobs, context: context))
+        guard try store.insert(resource: .object(rerun), appID: context.application.id, kind: Self.jobs.kind, id: rerunID) else {
+            throw CentralError.conflict("A job with the id '\(rerunID.clipped)' exists; choose another rerun id.")
+        }
+        return Reply(status: 200, body: try documentJSON(try jobProgress(.object(rerun), context: context).job, kind: Self.jobs, context: context))
     }
 
     /// ScheduledJobs_ListJobs: the jobs whose `scheduledJobId` is this scheduled job.

@@ -1,7 +1,9 @@
 /// Handlers of `/api/devices/{deviceId}/relationships` (spec operations Devices_ListRelationships,
 /// _GetRelationship, _CreateRelationship, _UpdateRelationship, _RemoveRelationship). The device in the path must be
 /// one the caller may see (404). `source` is that device (it is set to it when absent; another value is 422) and
-/// `target` must name a device the caller may see (400 when there is none; assumed, docs/fidelity.md).
+/// `target` must name a device the caller may see (400 when there is none; assumed, docs/fidelity.md). A relationship
+/// whose target the caller may not see is left out of its lists and is 404 for it. Deleting a device deletes its
+/// relationships and those that target it.
 extension CentralService {
     static let relationships = DocumentKind(
         kind: "relationship", noun: "relationship", model: "DeviceRelationship", idParameter: "relationshipId",
@@ -24,11 +26,19 @@ extension CentralService {
 
     /// The relationship handlers, each after checking that the caller may see the device.
     func relationshipOperation(_ context: RequestContext) throws -> Reply {
-        _ = try visibleDevice(context)
+        let (_, tree) = try visibleDevice(context)
         let kind = Self.relationships
+        let targetVisible: (JSONValue) throws -> Bool = { [self] relationship in
+            guard let target = relationship["target"]?.stringValue else { return true }
+            return try store.device(appID: context.application.id, id: target)?.isVisible(to: context.scope, in: tree) ?? false
+        }
         switch context.operation.operationID {
-        case "Devices_ListRelationships": return try listDocuments(kind, context)
-        case "Devices_GetRelationship": return try getDocument(kind, context)
+        case "Devices_ListRelationships": return try listDocuments(kind, context, include: targetVisible)
+        case "Devices_GetRelationship":
+            guard try targetVisible(try visibleDocument(kind, context)) else {
+                throw CentralError.notFound(kind.noun, id: context.parameter(kind.idParameter))
+            }
+            return try getDocument(kind, context)
         case "Devices_CreateRelationship": return try putDocument(kind, context, rules: relationshipRules)
         case "Devices_UpdateRelationship": return try patchDocument(kind, context, rules: relationshipRules)
         default: return try removeDocument(kind, context)

@@ -109,7 +109,17 @@ extension CentralStore {
         try database.transaction { tx in
             try tx.query("DELETE FROM device_commands WHERE app_id = ? AND device_id = ?", [.text(appID), .text(id)])
             try tx.query("DELETE FROM device_data WHERE app_id = ? AND device_id = ?", [.text(appID), .text(id)])
-            try tx.query("DELETE FROM resources WHERE app_id = ? AND kind = 'attestation' AND id = ?", [.text(appID), .text(id)])
+            // What belongs to the device: its attestation, cloud properties and applied manifest (keyed by its id), its
+            // relationships (keyed `{device}/{relationship}`) and the relationships of other devices that target it.
+            try tx.query(
+                "DELETE FROM resources WHERE app_id = ? AND kind IN ('attestation', 'cloudProperties', 'appliedDeploymentManifest') AND id = ?",
+                [.text(appID), .text(id)])
+            try tx.query(
+                """
+                DELETE FROM resources WHERE app_id = ? AND kind = 'relationship'
+                AND (substr(id, 1, length(?) + 1) = ? || '/' OR json_extract(document, '$.target') = ?)
+                """,
+                [.text(appID), .text(id), .text(id), .text(id)])
             return try !tx.query("DELETE FROM devices WHERE app_id = ? AND id = ? RETURNING seq", [.text(appID), .text(id)]).isEmpty
         }
     }

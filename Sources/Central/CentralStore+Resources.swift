@@ -24,6 +24,29 @@ extension CentralStore {
             [.text(appID), .text(kind), .text(id), .text(String(decoding: document.serialized, as: UTF8.self))])
     }
 
+    /// Creates the document unless one of that kind and id exists; returns whether it did (one statement, so of two
+    /// writers racing on one id exactly one succeeds).
+    public func insert(resource document: JSONValue, appID: String, kind: String, id: String) throws -> Bool {
+        try !database.query(
+            "INSERT INTO resources (app_id, kind, id, document) VALUES (?, ?, ?, ?) ON CONFLICT (app_id, kind, id) DO NOTHING RETURNING seq",
+            [.text(appID), .text(kind), .text(id), .text(String(decoding: document.serialized, as: UTF8.self))]).isEmpty
+    }
+
+    /// Sets top-level members of a stored document in place (JSON `json_set`), leaving the others as they are, so a
+    /// writer of some members does not undo a concurrent writer of others. Names are the mock's own (`_outcomes`).
+    public func setMembers(_ members: [(String, JSONValue)], ofResource id: String, kind: String, appID: String) throws {
+        guard !members.isEmpty else { return }
+        let paths = members.map { _ in "?, json(?)" }.joined(separator: ", ")
+        var values: [SQLiteValue] = []
+        for (name, value) in members {
+            values.append(.text("$.\"\(name)\""))
+            values.append(.text(String(decoding: value.serialized, as: UTF8.self)))
+        }
+        try database.query(
+            "UPDATE resources SET document = json_set(document, \(paths)) WHERE app_id = ? AND kind = ? AND id = ?",
+            values + [.text(appID), .text(kind), .text(id)])
+    }
+
     /// Deletes a document; returns whether it existed.
     public func deleteResource(appID: String, kind: String, id: String) throws -> Bool {
         try !database.query("DELETE FROM resources WHERE app_id = ? AND kind = ? AND id = ? RETURNING seq", [.text(appID), .text(kind), .text(id)]).isEmpty

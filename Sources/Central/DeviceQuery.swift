@@ -11,9 +11,10 @@
 ///     conjunction = term {"AND" term}
 ///     term      = column operator literal | "WITHIN_WINDOW" "(" duration ")" | "(" condition ")"
 ///     operator  = "=" | "!=" | "<>" | "<" | "<=" | ">" | ">="
-///     literal   = number | 'text' | "text" | true | false
+///     literal   = number | 'text' | "text" | true | false      (a quote inside a text is written twice: 'it''s')
 ///
-/// `TOP` is 1 to 10,000 (also the most rows a query gives); `duration` is ISO 8601 (PT1H, P1D). Anything else
+/// `TOP` is an integer from 1 to 10,000 (also the most rows a query gives); `duration` is ISO 8601 (PT1H, P1D); a
+/// column named twice is answered once. Anything else
 /// (GROUP BY, aggregates, CONTAINS, functions other than WITHIN_WINDOW) is refused with a message naming it.
 public struct DeviceQuery: Sendable, Equatable {
     public struct Column: Sendable, Equatable {
@@ -51,9 +52,10 @@ public struct DeviceQuery: Sendable, Equatable {
     public init(parsing text: String) throws(SyntaxError) {
         guard text.utf8.count <= 16_384 else { throw SyntaxError(message: "the query is longer than 16,384 bytes") }
         var parser = Parser(tokens: try Self.tokens(of: text))
+        guard !parser.tokens.isEmpty else { throw SyntaxError(message: "the query is empty") }
         try parser.expect(keyword: "SELECT")
         if parser.accept(keyword: "TOP") {
-            guard case .number(let value)? = parser.next(), value == value.rounded(), value >= 1, value <= Double(Self.maxRows) else {
+            guard case .number(let value, let literal)? = parser.next(), literal.allSatisfy(\.isNumber), value >= 1, value <= Double(Self.maxRows) else {
                 throw SyntaxError(message: "TOP takes an integer from 1 to \(Self.maxRows)")
             }
             top = Int(value)
@@ -65,7 +67,7 @@ public struct DeviceQuery: Sendable, Equatable {
             repeat {
                 var column = try parser.column()
                 if parser.accept(keyword: "AS") { column.alias = try parser.name() }
-                selected.append(column)
+                if !selected.contains(where: { $0.label == column.label }) { selected.append(column) }
             } while parser.accept(symbol: ",")
             columns = selected
         }
@@ -88,12 +90,12 @@ public struct DeviceQuery: Sendable, Equatable {
     // MARK: Tokens
 
     enum Token: Equatable {
-        case word(String), number(Double), text(String), symbol(String)
+        case word(String), number(Double, literal: String), text(String), symbol(String)
 
         var text: String {
             switch self {
             case .word(let w): w
-            case .number(let n): String(n)
+            case .number(_, let literal): literal
             case .text(let t): "'\(t)'"
             case .symbol(let s): s
             }
@@ -113,7 +115,15 @@ public struct DeviceQuery: Sendable, Equatable {
             if c == "'" || c == "\"" {
                 var value = ""
                 index += 1
-                while index < scalars.count, scalars[index] != c { value.unicodeScalars.append(scalars[index]); index += 1 }
+                while index < scalars.count {
+                    if scalars[index] == c {
+                        // A quote written twice stands for one.
+                        guard index + 1 < scalars.count, scalars[index + 1] == c else { break }
+                        index += 1
+                    }
+                    value.unicodeScalars.append(scalars[index])
+                    index += 1
+                }
                 guard index < scalars.count else { throw SyntaxError(message: "a quoted text is not closed") }
                 index += 1
                 tokens.append(.text(value))
@@ -124,7 +134,7 @@ public struct DeviceQuery: Sendable, Equatable {
                     literal.unicodeScalars.append(scalars[index]); index += 1
                 }
                 guard let number = Double(literal), number.isFinite else { throw SyntaxError(message: "'\(literal.clipped)' is not a number") }
-                tokens.append(.number(number))
+                tokens.append(.number(number, literal: literal))
             } else if "<>!=".unicodeScalars.contains(c) {
                 var symbol = String(c)
                 index += 1
@@ -229,7 +239,7 @@ public struct DeviceQuery: Sendable, Equatable {
                 throw SyntaxError(message: "a comparison (=, !=, <, <=, >, >=) is expected after \(column.label)")
             }
             switch next() {
-            case .number(let n)?: return .comparison(column, op, .number(n))
+            case .number(let n, _)?: return .comparison(column, op, .number(n))
             case .text(let t)?: return .comparison(column, op, .string(t))
             case .word(let w)? where w.lowercased() == "true" || w.lowercased() == "false": return .comparison(column, op, .bool(w.lowercased() == "true"))
             default: throw SyntaxError(message: "a number, a quoted text, true or false is expected after \(column.label) \(op)")

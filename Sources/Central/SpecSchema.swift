@@ -35,12 +35,20 @@ struct SpecSchema: Sendable {
         if case .object(let members)? = try? JSONValue.parse(Array(text.utf8)) {
             for (name, model) in members { definitions[name] = model }
         }
-        var subtypes: [String: [String: String]] = [:]
+        // A subtype is selected by its `x-ms-discriminator-value`, or by its name where no subtype of the base has
+        // one (2021-04-30-preview's endpoints); a model without a value beside ones with values (ExportDestination,
+        // beside the destinations) only extends the base and is not a value of its own.
+        var candidates: [String: [(value: String?, name: String)]] = [:]
         for (name, model) in definitions {
             for part in model["allOf"]?.arrayValue ?? [] {
                 guard let base = Self.referenced(part), definitions[base]?["discriminator"] != nil else { continue }
-                subtypes[base, default: [:]][model["x-ms-discriminator-value"]?.stringValue ?? name] = name
+                candidates[base, default: []].append((model["x-ms-discriminator-value"]?.stringValue, name))
             }
+        }
+        var subtypes: [String: [String: String]] = [:]
+        for (base, models) in candidates {
+            let named = models.contains { $0.value != nil }
+            for model in models where model.value != nil || !named { subtypes[base, default: [:]][model.value ?? model.name] = model.name }
         }
         self.definitions = definitions
         self.subtypes = subtypes

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Central
@@ -55,6 +56,9 @@ import Testing
         let blob = #"{"displayName":"Blob","type":"blobstorage@v1","authorization":{"type":"connectionString","connectionString":"DefaultEndpointsProtocol=https;AccountName=a","containerName":"c"}}"#
         let destination = try client.request("PUT", "/api/dataExport/destinations/blob?\(Self.preview)", token: admin, body: blob)
         #expect(destination.status == 200 && destination.json["status"] == .string("healthy"), "\(destination.text)")
+        // ExportDestination extends a destination with `transform`; it is no destination type of its own.
+        let base = try client.request("PUT", "/api/dataExport/destinations/x?\(Self.preview)", token: admin, body: #"{"displayName":"W","type":"ExportDestination"}"#)
+        #expect(base.status == 422 && !base.text.contains("ExportDestination,"), "\(base.text)")
         let noAuthorization = try client.request("PUT", "/api/dataExport/destinations/x?\(Self.preview)", token: admin, body: #"{"displayName":"B","type":"blobstorage@v1"}"#)
         #expect(noAuthorization.status == 422 && noAuthorization.text.contains("'authorization' is required"), "\(noAuthorization.text)")
 
@@ -112,6 +116,7 @@ import Testing
         #expect(try client.request("GET", "/api/enrollmentGroups/x509/certificates/primary?\(Self.v)", token: admin).json["verified"] == .bool(true))
         #expect(try client.request("GET", "/api/enrollmentGroups/x509?\(Self.v)", token: admin).json["attestation"]?["x509"]?["signingCertificates"]?["primary"]?["verified"] == .bool(true))
         #expect(try client.request("PUT", "/api/enrollmentGroups/sas/certificates/primary?\(Self.v)", token: admin, body: #"{"certificate":"c"}"#).status == 422, "not an x509 group")
+        #expect(try client.request("PUT", "/api/enrollmentGroups/x509/certificates/secondary?\(Self.v)", token: admin, body: #"{"certificate":""}"#).status == 422)
         #expect(try client.request("DELETE", "/api/enrollmentGroups/x509/certificates/primary?\(Self.v)", token: admin).status == 204)
         #expect(try client.request("GET", "/api/enrollmentGroups/x509/certificates/primary?\(Self.v)", token: admin).status == 404)
         #expect(DeviceTests.ids(try client.request("GET", "/api/enrollmentGroups?\(Self.v)", token: admin)) == ["sas", "x509"])
@@ -134,6 +139,11 @@ import Testing
         #expect(try client.request("PATCH", "/api/devices/gateway/relationships/r1?\(Self.v)", token: wa, body: #"{"target":"far"}"#).status == 400)
         #expect(try client.request("GET", "/api/devices/far/relationships?\(Self.v)", token: wa).status == 404)
         #expect(try client.request("DELETE", "/api/devices/gateway/relationships/r1?\(Self.v)", token: wa).status == 204)
+        // A relationship to a device it may not see is left out for it.
+        #expect(try client.request("PUT", "/api/devices/gateway/relationships/to-far?\(Self.v)", token: admin, body: #"{"target":"far"}"#).status == 200)
+        #expect(DeviceTests.ids(try client.request("GET", "/api/devices/gateway/relationships?\(Self.v)", token: wa)) == [])
+        #expect(try client.request("GET", "/api/devices/gateway/relationships/to-far?\(Self.v)", token: wa).status == 404)
+        #expect(DeviceTests.ids(try client.request("GET", "/api/devices/gateway/relationships?\(Self.v)", token: admin)) == ["to-far"])
 
         // Deployment manifests, and one applied to a device.
         let manifest = #"{"displayName":"Edge","data":{"modulesContent":{"$edgeAgent":{}}}}"#
@@ -149,6 +159,15 @@ import Testing
         let merged = try client.request("PATCH", "/api/devices/gateway/cloudProperties?\(legacy)", token: admin, body: #"{"floor":null,"room":"12"}"#)
         #expect(merged.json == .object([("site", .string("A")), ("room", .string("12"))]), "\(merged.text)")
         #expect(try client.request("GET", "/api/devices/gateway/cloudProperties?\(Self.v)", token: admin).status == 404)
+        // Deleting a device deletes what belongs to it, and the relationships that target it: a device created again
+        // with the id starts empty.
+        #expect(try client.request("PUT", "/api/devices/sensor/relationships/back?\(Self.v)", token: admin, body: #"{"target":"far"}"#).status == 200)
+        #expect(try client.request("DELETE", "/api/devices/gateway?\(Self.v)", token: admin).status == 204)
+        #expect(try client.request("DELETE", "/api/devices/far?\(Self.v)", token: admin).status == 204)
+        #expect(try client.request("PUT", "/api/devices/gateway?\(Self.v)", token: admin, body: "{}").status == 200)
+        #expect(try client.request("GET", "/api/devices/gateway/cloudProperties?\(legacy)", token: admin).json == .object([]))
+        #expect(DeviceTests.ids(try client.request("GET", "/api/devices/gateway/relationships?\(Self.v)", token: admin)) == [])
+        #expect(DeviceTests.ids(try client.request("GET", "/api/devices/sensor/relationships?\(Self.v)", token: admin)) == [])
         let cde = try client.request("PUT", "/api/continuousDataExports/c1?\(legacy)", token: admin,
                                      body: #"{"displayName":"C","endpoint":{"type":"EventHubsEndpoint","connectionString":"Endpoint=sb://x","name":"hub"},"enabled":true,"sources":["telemetry"]}"#)
         #expect(cde.status == 200 && cde.json["status"] == .string("running"), "\(cde.text)")
@@ -208,7 +227,8 @@ import Testing
         try #require(made.status == 200, "\(made.text)")
         #expect(made.json["status"] == .string("running"))
         #expect(made.json["progress"] == .object([("total", .number(4)), ("pending", .number(4)), ("completed", .number(0)), ("failed", .number(0))]))
-        #expect(try client.request("PUT", "/api/jobs/j1?\(Self.v)", token: admin, body: #"{"group":"all","data":\#(Self.data)}"#).status == 422, "a job id is used once")
+        let again = try client.request("PUT", "/api/jobs/j1?\(Self.v)", token: admin, body: #"{"group":"all","data":\#(Self.data)}"#)
+        #expect(again.status == 409 && again.json["error"]?["code"] == .string("Conflict"), "a job id is used once: \(again.text)")
 
         try Self.step(client, to: 1002)
         var job = try client.request("GET", "/api/jobs/j1?\(Self.v)", token: admin).json
@@ -230,7 +250,17 @@ import Testing
         try Self.step(client, to: 1102)
         job = try client.request("GET", "/api/jobs/j1?\(Self.v)", token: admin).json
         #expect(job["status"] == .string("completed") && job["progress"] == .object([("total", .number(4)), ("pending", .number(0)), ("completed", .number(3)), ("failed", .number(1))]), "\(job)")
-        #expect(job["end"]?.stringValue != nil)
+        let end = try #require(job["end"]?.stringValue)
+
+        // Once seen, outcomes stay: the device created again, the clock stepped back, a stop and a resume of the
+        // completed job change nothing.
+        #expect(try client.request("PUT", "/api/devices/d3?\(Self.v)", token: admin, body: #"{"organizations":["washington"]}"#).status == 200)
+        try Self.step(client, to: 0)
+        #expect(try client.request("POST", "/api/jobs/j1/stop?\(Self.v)", token: admin).status == 204)
+        #expect(try client.request("POST", "/api/jobs/j1/resume?\(Self.v)", token: admin).status == 204)
+        try Self.step(client, to: 1200)
+        let after = try client.request("GET", "/api/jobs/j1?\(Self.v)", token: admin).json
+        #expect(after["status"] == .string("completed") && after["progress"] == job["progress"] && after["end"] == .string(end), "\(after)")
 
         // A rerun is a new job over the devices that failed.
         let rerun = try client.request("PUT", "/api/jobs/j1/rerun/j1-again?\(Self.v)", token: admin)
@@ -238,6 +268,21 @@ import Testing
         #expect(DeviceTests.ids(try client.request("GET", "/api/jobs?\(Self.v)", token: admin)) == ["j1", "j1-again"])
         #expect(try client.request("PUT", "/api/jobs/nogroup?\(Self.v)", token: admin, body: #"{"group":"none","data":\#(Self.data)}"#).status == 400)
         #expect(try client.request("PUT", "/api/jobs/nodata?\(Self.v)", token: admin, body: #"{"group":"all","data":[]}"#).status == 422)
+    }
+
+    @Test func concurrentCreatesOfOneJobIdLeaveExactlyOneJob() throws {
+        let (server, _, admin) = try Self.setUp()
+        defer { server.stop() }
+        let port = server.port
+        let statuses = Mutex<[Int]>([])
+        DispatchQueue.concurrentPerform(iterations: 12) { index in
+            guard let client = try? RawHTTPClient(port: port),
+                  let response = try? client.request("PUT", "/api/jobs/race?\(Self.v)", token: admin, body: #"{"displayName":"\#(index)","group":"all","data":\#(Self.data)}"#)
+            else { return }
+            statuses.withLock { $0.append(response.status) }
+        }
+        let seen = statuses.withLock { $0 }
+        #expect(seen.count == 12 && seen.filter { $0 == 200 }.count == 1 && seen.filter { $0 == 409 }.count == 11, "\(seen)")
     }
 
     @Test func anOrgOperatorsJobReachesOnlyTheDevicesItMaySee() throws {
@@ -257,6 +302,15 @@ import Testing
         #expect(DeviceTests.ids(try client.request("GET", "/api/jobs?\(Self.v)", token: oregon)) == [])
         #expect(try client.request("POST", "/api/jobs/mine/stop?\(Self.v)", token: oregon).status == 404)
         #expect(try client.request("PUT", "/api/jobs/theirs?\(Self.v)", token: wa, body: #"{"group":"wa-all","organizations":["oregon"],"data":\#(Self.data)}"#).status == 403)
+        // An application-wide caller's job takes its group's organization, so washington's operator sees it; a job
+        // it places in washington over oregon's group reaches none of oregon's devices.
+        let byAdmin = try client.request("PUT", "/api/jobs/admins?\(Self.v)", token: admin, body: #"{"group":"wa-all","data":\#(Self.data)}"#)
+        #expect(byAdmin.json["organizations"] == .array([.string("washington")]), "\(byAdmin.text)")
+        #expect(try client.request("GET", "/api/jobs/admins?\(Self.v)", token: wa).status == 200)
+        let oregonGroup = #"{"displayName":"Oregon","filter":"SELECT * FROM devices","organizations":["oregon"]}"#
+        try #require(try client.request("PUT", "/api/deviceGroups/or-all?\(Self.v)", token: admin, body: oregonGroup).status == 200)
+        let mislabelled = try client.request("PUT", "/api/jobs/mislabelled?\(Self.v)", token: admin, body: #"{"group":"or-all","organizations":["washington"],"data":\#(Self.data)}"#)
+        #expect(mislabelled.json["progress"]?["total"] == .number(0), "\(mislabelled.text)")
     }
 
     @Test func scheduledJobsAreStoredAndListTheirJobs() throws {
@@ -273,6 +327,12 @@ import Testing
         #expect(try client.request("PUT", "/api/jobs/run1?\(Self.v)", token: admin, body: #"{"scheduledJobId":"nightly","group":"all","data":\#(Self.data)}"#).status == 200)
         #expect(try client.request("PUT", "/api/jobs/other?\(Self.v)", token: admin, body: #"{"group":"all","data":\#(Self.data)}"#).status == 200)
         #expect(DeviceTests.ids(try client.request("GET", "/api/scheduledJobs/nightly/jobs?\(Self.v)", token: admin)) == ["run1"])
+        // Its group deleted, it can still be changed (and given another group).
+        #expect(try client.request("PUT", "/api/deviceGroups/temp?\(Self.v)", token: admin, body: #"{"displayName":"T","filter":"SELECT * FROM devices"}"#).status == 200)
+        #expect(try client.request("PATCH", "/api/scheduledJobs/nightly?\(Self.v)", token: admin, body: #"{"group":"temp"}"#).status == 200)
+        #expect(try client.request("DELETE", "/api/deviceGroups/temp?\(Self.v)", token: admin).status == 204)
+        #expect(try client.request("PATCH", "/api/scheduledJobs/nightly?\(Self.v)", token: admin, body: #"{"displayName":"Renamed"}"#).status == 200)
+        #expect(try client.request("PATCH", "/api/scheduledJobs/nightly?\(Self.v)", token: admin, body: #"{"group":"gone"}"#).status == 400)
         #expect(try client.request("DELETE", "/api/scheduledJobs/nightly?\(Self.v)", token: admin).status == 204)
         #expect(try client.request("GET", "/api/scheduledJobs/nightly/jobs?\(Self.v)", token: admin).status == 404)
     }
