@@ -22,12 +22,21 @@ public enum APIVersion: String, Sendable, CaseIterable, Comparable {
     /// Whether `GET /users`, `GET /devices` and `GET /deviceTemplates` take `maxpagesize` (the IoT Central REST API
     /// reference: 2022-10-31-preview).
     public var hasMaxPageSize: Bool { self == .v2022_10_31_preview }
-    /// The query options `GET /devices` and `GET /deviceTemplates` take in this version besides `maxpagesize`: `$filter`,
-    /// `$top`, `$orderby` (1.1-preview, 1.2-preview, 2022-06-30-preview) or `filter`, `orderby` (2022-10-31-preview).
-    public var deviceListOptions: [String] {
+    /// The list options (OData) `operationID` takes in this version, as the official specs declare them: `$filter`,
+    /// `$top`, `$orderby` on Devices_List and DeviceTemplates_List (1.1-preview) and DeviceGroups_List (1.2-preview,
+    /// 2022-06-30-preview, where DeviceGroups_GetDevices takes `$top`); `filter` and `orderby` on Dashboards_List,
+    /// DeviceGroups_List, DeviceTemplates_List and Devices_List, `filter` on DeploymentManifests_List
+    /// (2022-10-31-preview).
+    public func listOptions(of operationID: String) -> [String] {
         switch self {
-        case .v1_1_preview, .v1_2_preview, .v2022_06_30_preview: ["$filter", "$top", "$orderby"]
-        case .v2022_10_31_preview: ["filter", "orderby"]
+        case .v1_1_preview:
+            ["Devices_List", "DeviceTemplates_List"].contains(operationID) ? ["$filter", "$top", "$orderby"] : []
+        case .v1_2_preview, .v2022_06_30_preview:
+            ["Devices_List", "DeviceTemplates_List", "DeviceGroups_List"].contains(operationID) ? ["$filter", "$top", "$orderby"]
+                : self == .v2022_06_30_preview && operationID == "DeviceGroups_GetDevices" ? ["$top"] : []
+        case .v2022_10_31_preview:
+            ["Dashboards_List", "DeviceGroups_List", "DeviceTemplates_List", "Devices_List"].contains(operationID) ? ["filter", "orderby"]
+                : operationID == "DeploymentManifests_List" ? ["filter"] : []
         default: []
         }
     }

@@ -8,9 +8,14 @@ extension CentralService {
 
     /// DeviceGroups_List: creation order, 100 a page (`maxpagesize` in 2022-10-31-preview).
     func listDeviceGroups(_ context: RequestContext) throws -> Reply {
-        try refuseListOptions(context)
-        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let tree = try organizationTree(context)
+        if let options = try listOptions(context) {
+            let all = try store.resources(appID: context.application.id, kind: Self.deviceGroupKind)
+                .filter { Self.isVisible($0.document, scope: context.scope, tree: tree) }
+                .map { Self.groupJSON($0.document, version: context.version) }
+            return try optionedList(all, options: options, context: context)
+        }
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let visible = try store.resources(appID: context.application.id, kind: Self.deviceGroupKind)
             .filter { $0.cursor > page.after && Self.isVisible($0.document, scope: context.scope, tree: tree) }
         let items = visible.prefix(page.limit)
@@ -65,6 +70,17 @@ extension CentralService {
     func listDeviceGroupDevices(_ context: RequestContext) throws -> Reply {
         let group = try visibleGroup(context)
         let isMember = Self.membership(of: group, context: context, tree: try organizationTree(context))
+        if let options = try listOptions(context) {
+            var all: [JSONValue] = []
+            var after: Int64 = 0
+            while true {
+                let (items, next) = try store.devices(appID: context.application.id, after: after, limit: 1000, where: isMember)
+                all += items.map { $0.json(version: context.version) }
+                guard let next else { break }
+                after = next
+            }
+            return try optionedList(all, options: options, context: context)
+        }
         let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let (items, next) = try store.devices(appID: context.application.id, after: page.after, limit: page.limit, where: isMember)
         return listReply(items.map { $0.json(version: context.version) }, next: next, context: context)

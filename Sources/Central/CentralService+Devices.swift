@@ -10,7 +10,17 @@ extension CentralService {
 
     /// DeviceTemplates_List: creation order, 100 a page.
     func listDeviceTemplates(_ context: RequestContext) throws -> Reply {
-        try refuseListOptions(context)
+        if let options = try listOptions(context) {
+            var all: [JSONValue] = []
+            var after: Int64 = 0
+            while true {
+                let (items, next) = try store.deviceTemplates(appID: context.application.id, after: after, limit: 1000)
+                all += items.map(\.json)
+                guard let next else { break }
+                after = next
+            }
+            return try optionedList(all, options: options, context: context)
+        }
         let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let (items, next) = try store.deviceTemplates(appID: context.application.id, after: page.after, limit: page.limit)
         return listReply(items.map(\.json), next: next, context: context)
@@ -121,10 +131,22 @@ extension CentralService {
 
     /// Devices_List: the devices the caller may see, creation order, 100 a page.
     func listDevices(_ context: RequestContext, matching isIncluded: @escaping (Device) -> Bool = { _ in true }) throws -> Reply {
-        try refuseListOptions(context)
         try checkExpand(context)
-        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize && context.operation.operationID == "Devices_List")
         let tree = try organizationTree(context)
+        if let options = try listOptions(context) {
+            var all: [JSONValue] = []
+            var after: Int64 = 0
+            while true {
+                let (items, next) = try store.devices(appID: context.application.id, after: after, limit: 1000) {
+                    isIncluded($0) && $0.isVisible(to: context.scope, in: tree)
+                }
+                all += items.map { $0.json(version: context.version) }
+                guard let next else { break }
+                after = next
+            }
+            return try optionedList(all, options: options, context: context)
+        }
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize && context.operation.operationID == "Devices_List")
         let (items, next) = try store.devices(appID: context.application.id, after: page.after, limit: page.limit) {
             isIncluded($0) && $0.isVisible(to: context.scope, in: tree)
         }
@@ -181,13 +203,42 @@ extension CentralService {
         return Reply(status: 204)
     }
 
-    /// The list options of the version (`filter`, `orderby`, `$top` ...) are not emulated yet: 422 naming them,
-    /// rather than a list that ignores them (docs/fidelity.md).
-    func refuseListOptions(_ context: RequestContext) throws(CentralError) {
-        let given = context.version.deviceListOptions.filter { !context.request.queryValues($0).isEmpty }
-        guard given.isEmpty else {
-            throw .unprocessable(code: "InvalidQuery", "iotc-mock does not support \(given.map { "'\($0)'" }.joined(separator: ", ")) on \(context.operation.operationID) yet; list without it and filter on the client.")
+    /// The list options the request gives for this operation in this version (`filter`, `orderby`; `$filter`,
+    /// `$orderby`, `$top`), or nil for none; options the operation does not take are ignored, as every undeclared
+    /// query parameter is.
+    /// - Throws: 422 InvalidQuery for options outside the subset `ListOptions` understands.
+    func listOptions(_ context: RequestContext) throws(CentralError) -> ListOptions? {
+        let names = context.version.listOptions(of: context.operation.operationID)
+        func value(_ name: String) throws(CentralError) -> String? {
+            guard names.contains(name) else { return nil }
+            let values = context.request.queryValues(name)
+            guard Set(values).count <= 1 else { throw .badRequest("The parameter \(name) is given more than once with different values.") }
+            return values.last
         }
+        var filter = try value("filter"), orderBy = try value("orderby")
+        if filter == nil { filter = try value("$filter") }
+        if orderBy == nil { orderBy = try value("$orderby") }
+        let top = try value("$top")
+        guard filter != nil || orderBy != nil || top != nil else { return nil }
+        do {
+            return try ListOptions(filter: filter, orderBy: orderBy, top: top)
+        } catch {
+            throw .unprocessable(
+                code: "InvalidQuery",
+                "The list options are not understood: \(error.message). iotc-mock understands filter=field eq|ne|gt|ge|lt|le value, contains|startswith|endswith(field, 'text'), joined by and, or, not; orderby=field [asc|desc], ...")
+        }
+    }
+
+    /// A list with the caller's list options: `items` (every item the caller may see, in creation order) filtered,
+    /// sorted and cut to `$top`, then paged by position (`$skiptoken` is the position of the next page).
+    func optionedList(_ items: [JSONValue], options: ListOptions, context: RequestContext) throws -> Reply {
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize && Self.listsTakingMaxPageSize.contains(context.operation.operationID))
+        var selected = options.sorted(items.filter(options.matches))
+        if let top = options.top { selected = Array(selected.prefix(top)) }
+        let start = Int(min(page.after, Int64(selected.count)))
+        let slice = selected[start...].prefix(page.limit)
+        let next = start + slice.count < selected.count ? Int64(start + slice.count) : nil
+        return listReply(Array(slice), next: next, context: context)
     }
 
     /// `expand` (2022-10-31-preview): checked against the spec's pattern, then ignored (docs/fidelity.md).

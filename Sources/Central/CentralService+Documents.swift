@@ -53,9 +53,14 @@ extension CentralService {
     /// the caller may see and `include` keeps.
     func listDocuments(_ kind: DocumentKind, _ context: RequestContext, rules: DocumentRules = DocumentRules(),
                        include: (JSONValue) throws -> Bool = { _ in true }) throws -> Reply {
-        if ["Dashboards_List", "DeploymentManifests_List"].contains(context.operation.operationID) { try refuseListOptions(context) }
-        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let tree = try organizationTree(context)
+        if let options = try listOptions(context) {
+            let all = try store.resources(appID: context.application.id, kind: kind.kind)
+                .filter { Self.isVisible($0.document, kind: kind, scope: context.scope, tree: tree) }
+                .map { try documentJSON(try rules.present($0.document, context), kind: kind, context: context) }
+            return try optionedList(all, options: options, context: context)
+        }
+        let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
         let visible = try store.resources(appID: context.application.id, kind: kind.kind)
             .filter { $0.cursor > page.after && Self.isVisible($0.document, kind: kind, scope: context.scope, tree: tree) }
             .filter { document in kind.parentParameter.map { document.document["_parent"] == .string(context.parameter($0)) } ?? true }

@@ -409,6 +409,13 @@ public final class CentralService: Sendable {
             var link = "\(context.request.baseURL)/api/\(context.request.pathSegments.joined(separator: "/"))?api-version=\(context.version.rawValue)"
             if Self.listsTakingMaxPageSize.contains(context.operation.operationID), context.version.hasMaxPageSize,
                let size = context.request.queryValues("maxpagesize").last { link += "&maxpagesize=\(size)" }
+            // The list options the operation takes, so the next page is of the same list.
+            for name in context.version.listOptions(of: context.operation.operationID) {
+                guard let value = context.request.queryValues(name).last else { continue }
+                var allowed = CharacterSet.urlQueryAllowed
+                allowed.remove(charactersIn: "&=+#")
+                link += "&\(name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+            }
             link += "&$skiptoken=\(next)"
             members.append(("nextLink", .string(link)))
         }

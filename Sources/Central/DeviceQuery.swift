@@ -141,7 +141,7 @@ public struct DeviceQuery: Sendable, Equatable {
                 if index < scalars.count, "=>".unicodeScalars.contains(scalars[index]), symbol != "=" { symbol.unicodeScalars.append(scalars[index]); index += 1 }
                 guard ["=", "!=", "<>", "<", "<=", ">", ">="].contains(symbol) else { throw SyntaxError(message: "'\(symbol)' is not an operator") }
                 tokens.append(.symbol(symbol))
-            } else if "*,()".unicodeScalars.contains(c) {
+            } else if "*,()/".unicodeScalars.contains(c) {
                 tokens.append(.symbol(String(c)))
                 index += 1
             } else if isWord(c) {

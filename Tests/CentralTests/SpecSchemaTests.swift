@@ -76,3 +76,26 @@ import Testing
         }
     }
 }
+
+/// The OData subset of the list options, without a server.
+@Suite struct ListOptionsUnitTests {
+    @Test func filtersAndOrdersAreParsedAndApplied() throws {
+        let options = try ListOptions(filter: "not (enabled eq true) and (contains(displayName, 'it''s') or template/id eq null)", orderBy: "displayName desc, id", top: "5")
+        #expect(options.top == 5 && options.orderBy.count == 2 && options.orderBy[0].descending)
+        let items: [JSONValue] = [
+            .object([("id", .string("a")), ("displayName", .string("it's here")), ("enabled", .bool(false))]),
+            .object([("id", .string("b")), ("displayName", .string("other")), ("enabled", .bool(true))]),
+            .object([("id", .string("c")), ("displayName", .string("zzz")), ("enabled", .bool(false))]),
+        ]
+        #expect(items.filter(options.matches).compactMap { $0["id"]?.stringValue } == ["a", "c"])
+        #expect(options.sorted(items).compactMap { $0["id"]?.stringValue } == ["c", "b", "a"])
+        // Missing values sort last either way.
+        let sparse: [JSONValue] = [.object([("id", .string("x"))]), .object([("id", .string("y")), ("n", .number(2))]), .object([("id", .string("z")), ("n", .number(1))])]
+        #expect(try ListOptions(filter: nil, orderBy: "n", top: nil).sorted(sparse).compactMap { $0["id"]?.stringValue } == ["z", "y", "x"])
+        #expect(try ListOptions(filter: nil, orderBy: "n desc", top: nil).sorted(sparse).compactMap { $0["id"]?.stringValue } == ["y", "z", "x"])
+        for (filter, orderBy, top) in [("x eq", nil, nil), ("x ~ 1", nil, nil), (nil, "a asc desc", nil), (nil, nil, "-1"), (nil, nil, "1e3"),
+                                       (String(repeating: "not ", count: 40) + "x eq 1", nil, nil), ("", nil, nil)] as [(String?, String?, String?)] {
+            #expect(throws: ListOptions.SyntaxError.self) { try ListOptions(filter: filter, orderBy: orderBy, top: top) }
+        }
+    }
+}

@@ -425,3 +425,73 @@ import Testing
         #expect(try client.request("POST", "/api/query?\(Self.preview)", token: admin, body: #"{"q":"SELECT"}"#).status == 422)
     }
 }
+
+/// The list options (OData `filter`, `orderby`; `$filter`, `$orderby`, `$top` in the older previews) over HTTP.
+@Suite struct ListOptionsTests {
+    static let preview = DocumentResourceTests.preview
+
+    static func ids(_ response: RawResponse) -> [String] { DeviceTests.ids(response) }
+
+    /// `text` percent-encoded for a query value.
+    static func encoded(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    @Test func devicesAreFilteredSortedAndPagedWithTheirOptionsKeptInTheNextLink() throws {
+        let (server, client, admin) = try DeviceTests.serverWithTree()
+        defer { server.stop() }
+        for (id, name, enabled, organization) in [("d1", "Seattle north", true, "seattle"), ("d2", "Oregon", false, "oregon"),
+                                                  ("d3", "Seattle south", false, "washington"), ("d4", "Tacoma", true, "washington")] {
+            try #require(try client.request("PUT", "/api/devices/\(id)?\(Self.preview)", token: admin,
+                                            body: #"{"displayName":"\#(name)","enabled":\#(enabled),"organizations":["\#(organization)"]}"#).status == 200)
+        }
+        func list(_ query: String, token: String? = nil) throws -> RawResponse {
+            try client.request("GET", "/api/devices?\(Self.preview)&\(query)", token: token ?? admin)
+        }
+        #expect(Self.ids(try list("filter=\(Self.encoded("contains(displayName, 'Seattle')"))")) == ["d1", "d3"])
+        #expect(Self.ids(try list("filter=\(Self.encoded("enabled eq false and not startswith(displayName, 'Ore')"))")) == ["d3"])
+        #expect(Self.ids(try list("orderby=\(Self.encoded("displayName desc"))")) == ["d4", "d3", "d1", "d2"])
+        #expect(Self.ids(try list("filter=\(Self.encoded("enabled eq true or displayName eq 'Oregon'"))&orderby=displayName")) == ["d2", "d1", "d4"])
+        // An Org Operator of washington filters within what it may see.
+        let wa = try DeviceTests.token(client, admin: admin, id: "wa", role: DeviceTests.orgOperator, organization: "washington")
+        #expect(Self.ids(try list("filter=\(Self.encoded("contains(displayName, 'S')"))", token: wa)) == ["d1", "d3"])
+
+        // Paged: the nextLink keeps the options, and its $skiptoken is the next position.
+        let first = try list("orderby=displayName&maxpagesize=2")
+        #expect(Self.ids(first) == ["d2", "d1"])
+        let next = try #require(first.json["nextLink"]?.stringValue)
+        #expect(next.contains("orderby=displayName") && next.contains("maxpagesize=2"), "\(next)")
+        let path = try #require(next.range(of: "/api/")).lowerBound
+        let second = try client.request("GET", String(next[path...]), token: admin)
+        #expect(Self.ids(second) == ["d3", "d4"] && second.json["nextLink"] == nil, "\(second.text)")
+
+        for bad in ["displayName like 'x'", "any(o: o eq 'x')", "length(displayName) gt 3", "(enabled eq true", "enabled eq"] {
+            let refused = try list("filter=\(Self.encoded(bad))")
+            #expect(refused.status == 422 && refused.json["error"]?["code"] == .string("InvalidQuery"), "\(bad): \(refused.text)")
+        }
+        // 2022-07-31 has no list options: they are ignored, as any undeclared query parameter is.
+        #expect(Self.ids(try client.request("GET", "/api/devices?api-version=2022-07-31&filter=nonsense", token: admin)).count == 4)
+    }
+
+    @Test func theOlderPreviewsTakeDollarFilterOrderbyAndTop() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        let v = "api-version=1.2-preview"
+        for (id, name) in [("g1", "Zulu"), ("g2", "Alpha"), ("g3", "Mike")] {
+            try #require(try client.request("PUT", "/api/deviceGroups/\(id)?\(v)", token: admin, body: #"{"displayName":"\#(name)","filter":"SELECT * FROM devices"}"#).status == 200)
+        }
+        #expect(Self.ids(try client.request("GET", "/api/deviceGroups?\(v)&$orderby=displayName&$top=2", token: admin)) == ["g2", "g3"])
+        #expect(Self.ids(try client.request("GET", "/api/deviceGroups?\(v)&$filter=\(Self.encoded("displayName ne 'Mike'"))", token: admin)) == ["g1", "g2"])
+        #expect(try client.request("GET", "/api/deviceGroups?\(v)&$top=0", token: admin).status == 422)
+        // Dashboards (2022-10-31-preview) take filter and orderby too.
+        for (id, name) in [("b", "Beta"), ("a", "Alpha")] {
+            try #require(try client.request("PUT", "/api/dashboards/\(id)?\(Self.preview)", token: admin, body: #"{"displayName":"\#(name)"}"#).status == 200)
+        }
+        #expect(Self.ids(try client.request("GET", "/api/dashboards?\(Self.preview)&orderby=displayName", token: admin)) == ["a", "b"])
+        #expect(Self.ids(try client.request("GET", "/api/dashboards?\(Self.preview)&filter=\(Self.encoded("favorite eq false and displayName eq 'Beta'"))", token: admin)) == ["b"])
+    }
+}
