@@ -72,7 +72,15 @@ public enum JSONValue: Sendable, Equatable {
         case let s as String: self = .string(s)
         case let n as NSNumber:
             // JSONSerialization gives booleans as NSNumber with objCType "c".
-            if String(cString: n.objCType) == "c" { self = .bool(n.boolValue) } else { self = .number(n.doubleValue) }
+            // Numbers past Double's exact digits come as NSDecimalNumber, whose doubleValue is off by an ulp: its
+            // decimal text converts exactly.
+            if String(cString: n.objCType) == "c" {
+                self = .bool(n.boolValue)
+            } else if n is NSDecimalNumber, let exact = Double(n.stringValue) {
+                self = .number(exact)
+            } else {
+                self = .number(n.doubleValue)
+            }
         case let a as [Any]: self = .array(a.map(JSONValue.init(foundation:)))
         case let o as [String: Any]: self = .object(o.map { ($0.key, JSONValue(foundation: $0.value)) }.sorted { $0.0 < $1.0 })
         default: self = .null
@@ -134,7 +142,8 @@ public enum JSONValue: Sendable, Equatable {
         case .null: out += Array("null".utf8)
         case .bool(let b): out += Array((b ? "true" : "false").utf8)
         case .number(let d):
-            if d.rounded() == d, abs(d) < 1e15 { out += Array(String(Int64(d)).utf8) } else { out += Array(String(d).utf8) }
+            // Whole numbers as integers (exactly, while they fit in 64 bits), others in Swift's shortest exact form.
+            if d.rounded() == d, abs(d) < 9.2e18 { out += Array(String(Int64(d)).utf8) } else { out += Array(String(d).utf8) }
         case .string(let s): Self.writeString(s, to: &out)
         case .array(let elements):
             out.append(UInt8(ascii: "["))

@@ -52,6 +52,15 @@ import Testing
         #expect(value["z"] == .null)
     }
 
+    /// A number written, read back and written again is the same text: large ones included.
+    @Test(arguments: ["1.2345678901234568e+29", "123456789012345678901234567890", "9007199254740992", "-0.5", "1e+300", "12345678901234567"])
+    func numbersSurviveAWriteAndARead(_ text: String) throws {
+        let once = try JSONValue.parse(Array("[\(text)]".utf8)).serialized
+        let twice = try JSONValue.parse(once).serialized
+        #expect(once == twice, "\(String(decoding: once, as: UTF8.self)) then \(String(decoding: twice, as: UTF8.self))")
+        #expect(!String(decoding: once, as: UTF8.self).hasSuffix(".0]"))
+    }
+
     @Test(arguments: ["", "{", "{\"a\":}", "nul", "{'a': 1}", "{\"a\":1} x", "[NaN]"])
     func notJSONIsASyntaxError(_ text: String) {
         #expect(throws: JSONValue.SyntaxError.self) { try JSONValue.parse(Array(text.utf8)) }
