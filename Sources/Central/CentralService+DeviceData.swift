@@ -80,19 +80,7 @@ extension CentralService {
             }
         }
         let written = writes.enumerated().filter { $0.offset == 0 || !$0.element.values.isEmpty }.map(\.element)
-        try store.updateDeviceData(appID: context.application.id, deviceID: device.id, components: written.map(\.component)) { component, data in
-            guard let values = written.first(where: { $0.component == component })?.values else { return }
-            if replacing { data.desired = [] }
-            // One version per write, as a device twin's desired `$version` counts patches.
-            data.desiredVersion += 1
-            for (name, value) in values {
-                data.desired.removeAll { $0.0 == name }
-                guard value != .null || replacing else { continue }
-                data.desired.append((name, .object([
-                    ("value", value), ("version", .number(Double(data.desiredVersion))), ("time", .number(Double(context.now))),
-                ])))
-            }
-        }
+        try setDesired(written, appID: context.application.id, deviceID: device.id, replacing: replacing, now: context.now)
         var answer: [(String, JSONValue)] = []
         for (index, write) in written.enumerated() {
             let metadata: [(String, JSONValue)] = [("$metadata", .object(write.values.map { ($0.0, .object([("desiredValue", $0.1)])) }))]
@@ -140,16 +128,42 @@ extension CentralService {
             document.append((field, value))
         }
         if let request = body["request"] { document.append(("request", request)) }
-        guard try store.isConnected(appID: context.application.id, deviceID: device.id) else {
+        return Reply(status: 201, body: try recordRun(document, command: name, component: component, deviceID: device.id, appID: context.application.id))
+    }
+
+    /// Writes desired values, one write per component (its data key) with the values it names: a replace drops the
+    /// desired values it does not name, and otherwise null drops one. One transaction for them all.
+    func setDesired(_ writes: [(component: String, values: [(String, JSONValue)])], appID: String, deviceID: String, replacing: Bool, now: Int64) throws {
+        try store.updateDeviceData(appID: appID, deviceID: deviceID, components: writes.map(\.component)) { component, data in
+            guard let values = writes.first(where: { $0.component == component })?.values else { return }
+            if replacing { data.desired = [] }
+            // One version per write, as a device twin's desired `$version` counts patches.
+            data.desiredVersion += 1
+            for (name, value) in values {
+                data.desired.removeAll { $0.0 == name }
+                guard value != .null || replacing else { continue }
+                data.desired.append((name, .object([
+                    ("value", value), ("version", .number(Double(data.desiredVersion))), ("time", .number(Double(now))),
+                ])))
+            }
+        }
+    }
+
+    /// Runs a command on a connected device: `document` (the run's `id`, timeouts and `request`) with the response the
+    /// control plane set (`responseCode` 200 and no `response` when it set none), recorded in the command's history.
+    /// - Throws: 404 DeviceNotConnected for a device the control plane has not connected (nothing is recorded).
+    func recordRun(_ document: [(String, JSONValue)], command name: String, component: String, deviceID: String, appID: String) throws -> JSONValue {
+        guard try store.isConnected(appID: appID, deviceID: deviceID) else {
             throw CentralError(
                 status: 404, code: "DeviceNotConnected",
-                message: "The device '\(device.id)' is not connected, so the command '\(name.clipped)' cannot run. (iotc-mock: connect it with PATCH /_mock/apps/{app}/devices/\(device.id) {\"connected\": true}.)")
+                message: "The device '\(deviceID)' is not connected, so the command '\(name.clipped)' cannot run. (iotc-mock: connect it with PATCH /_mock/apps/{app}/devices/\(deviceID) {\"connected\": true}.)")
         }
-        let configured = try store.deviceData(appID: context.application.id, deviceID: device.id, component: component).responses.first { $0.0 == name }?.1
+        var document = document
+        let configured = try store.deviceData(appID: appID, deviceID: deviceID, component: component).responses.first { $0.0 == name }?.1
         if let response = configured?["response"] { document.append(("response", response)) }
         document.append(("responseCode", configured?["responseCode"] ?? .number(200)))
-        try store.recordCommand(appID: context.application.id, deviceID: device.id, component: component, name: name, document: .object(document))
-        return Reply(status: 201, body: .object(document))
+        try store.recordCommand(appID: appID, deviceID: deviceID, component: component, name: name, document: .object(document))
+        return .object(document)
     }
 
     /// Devices_GetCommandHistory and Devices_GetComponentCommandHistory: the runs of the command, newest first (the

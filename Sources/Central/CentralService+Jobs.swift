@@ -5,11 +5,12 @@
 /// it is created, among those the caller may see and, when the job belongs to an organization, those of that
 /// organization's subtree (a job without one takes its group's). It handles one device per `jobDeviceSeconds` of
 /// mock time, in order, so `progress` and each device's status (`pending`, then `completed`, or `failed` for a device
-/// that no longer exists when its turn is first seen) move as the clock does (`POST /_mock/clock` advances it). An
-/// outcome, once seen, stays: a device created again, or the clock stepped back, changes nothing already handled.
+/// that no longer exists when its turn is first seen, or not connected for a command job) move as the clock does
+/// (`POST /_mock/clock` advances it). An outcome, once seen, stays: a device created again, or the clock stepped back,
+/// changes nothing already handled. A device's turn carries out `property` and `command` entries (`apply`).
 /// `status` is `running`, `stopped` or `completed`, with `end` once completed. Stop and resume pause and continue a
 /// running job and change nothing on a completed one. A rerun is a new job, with the id in the path, over the devices
-/// that failed. A job id is used once (409). The job's `data` is stored and answered, not applied to the devices.
+/// that failed. A job id is used once (409).
 /// Jobs and scheduled jobs are scoped by `organizations` as devices are. A scheduled job is stored as given and
 /// never starts jobs by itself; `completed` is true once its schedule's end date has passed.
 extension CentralService {
@@ -100,8 +101,7 @@ extension CentralService {
         let handled = min(devices.count, max(Int(clamping: byClock), outcomes.count))
         let seen = outcomes.count
         while outcomes.count < handled {
-            let exists = try store.device(appID: context.application.id, id: devices[outcomes.count]) != nil
-            outcomes.append(exists ? "completed" : "failed")
+            outcomes.append(try apply(job, toDevice: devices[outcomes.count], context: context))
         }
         let finished = handled >= devices.count
         var end = job["_end"]
@@ -124,6 +124,41 @@ extension CentralService {
         if let end, finished { members.append(("end", end)) }
         let statuses = devices.enumerated().map { index, id in (id, index < outcomes.count ? outcomes[index] : "pending") }
         return (Self.adding(members, to: job), statuses)
+    }
+
+    /// Carries out the job's `data` on one device when its turn is first seen, and gives its outcome: `failed` for a
+    /// device that no longer exists, or a command job on a device the control plane has not connected; else
+    /// `completed`. A `property` entry sets the desired value at `path` (`name`, or `component.name` for a component
+    /// of the device's template), as `PATCH .../properties` does; a `command` entry runs the command at `path` with
+    /// `value` as its request, recorded in its history with the response the control plane set. Other types
+    /// (`cloudProperty`, template and manifest migrations) are kept, not carried out.
+    private func apply(_ job: JSONValue, toDevice id: String, context: RequestContext) throws -> String {
+        guard let device = try store.device(appID: context.application.id, id: id) else { return "failed" }
+        let components = Set(try components(of: device, context: context).map(\.name))
+        var desired: [(component: String, values: [(String, JSONValue)])] = []
+        var runs: [(component: String, name: String, request: JSONValue?)] = []
+        for entry in job["data"]?.arrayValue ?? [] {
+            guard let path = entry["path"]?.stringValue else { continue }
+            let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
+            let (component, name) = parts.count == 2 && components.contains(parts[0]) ? (parts[0], parts[1]) : ("", path)
+            switch entry["type"]?.stringValue {
+            case "property":
+                let value = entry["value"] ?? .null
+                if let index = desired.firstIndex(where: { $0.component == component }) { desired[index].values.append((name, value)) } else { desired.append((component, [(name, value)])) }
+            case "command":
+                runs.append((component, name, entry["value"]))
+            default:
+                continue
+            }
+        }
+        if !runs.isEmpty, try !store.isConnected(appID: context.application.id, deviceID: id) { return "failed" }
+        if !desired.isEmpty { try setDesired(desired, appID: context.application.id, deviceID: id, replacing: false, now: context.now) }
+        for run in runs {
+            var document: [(String, JSONValue)] = [("id", .string(Crypto.uuid()))]
+            if let request = run.request { document.append(("request", request)) }
+            _ = try recordRun(document, command: run.name, component: run.component, deviceID: id, appID: context.application.id)
+        }
+        return "completed"
     }
 
     /// Jobs_GetDevices: each device of the job with its status, in the job's order, 100 a page.

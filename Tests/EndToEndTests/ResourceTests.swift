@@ -270,6 +270,38 @@ import Testing
         #expect(try client.request("PUT", "/api/jobs/nodata?\(Self.v)", token: admin, body: #"{"group":"all","data":[]}"#).status == 422)
     }
 
+    @Test func aDevicesTurnSetsItsPropertiesAndRunsItsCommands() throws {
+        let (server, client, admin) = try Self.setUp()
+        defer { server.stop() }
+        let template = #"{"@type":["ModelDefinition","DeviceModel"],"capabilityModel":{"@type":"Interface","contents":[{"@type":"Component","name":"thermostat","schema":"dtmi:t:c;1"}]}}"#
+        try #require(try client.request("PUT", "/api/deviceTemplates/dtmi:t:x;1?\(Self.v)", token: admin, body: template).status == 200)
+        for id in ["p1", "p2"] {
+            try #require(try client.request("PUT", "/api/devices/\(id)?\(Self.v)", token: admin, body: #"{"template":"dtmi:t:x;1"}"#).status == 200)
+        }
+        try #require(try client.request("PUT", "/api/deviceGroups/ps?\(Self.v)", token: admin, body: #"{"displayName":"P","filter":"SELECT * FROM devices WHERE $template = \"dtmi:t:x;1\""}"#).status == 200)
+        // p1 is connected (the control plane plays it and says how it answers reboot); p2 is not.
+        try #require(try client.request("PATCH", "/_mock/apps/\(server.application.id)/devices/p1", body: #"{"commands":{"thermostat":{"reboot":{"responseCode":200,"response":"ok"}}}}"#).status == 200)
+
+        try Self.step(client, to: 500)
+        let property = #"[{"type":"property","target":"dtmi:t:x;1","path":"thermostat.targetTemperature","value":22},{"type":"property","target":"dtmi:t:x;1","path":"mode","value":"eco"}]"#
+        #expect(try client.request("PUT", "/api/jobs/set?\(Self.v)", token: admin, body: #"{"group":"ps","data":\#(property)}"#).status == 200)
+        #expect(try client.request("GET", "/api/devices/p1/components/thermostat/properties?\(Self.v)", token: admin).json["targetTemperature"] == nil, "not before its turn")
+        try Self.step(client, to: 510)
+        #expect(try client.request("GET", "/api/jobs/set?\(Self.v)", token: admin).json["progress"]?["completed"] == .number(2))
+        for id in ["p1", "p2"] {
+            let properties = try client.request("GET", "/api/devices/\(id)/properties?\(Self.v)", token: admin).json
+            #expect(properties["mode"] == .string("eco") && properties["thermostat"]?["targetTemperature"] == .number(22), "\(id): \(properties)")
+        }
+
+        let command = #"[{"type":"command","target":"dtmi:t:x;1","path":"thermostat.reboot","value":{"delay":1}}]"#
+        #expect(try client.request("PUT", "/api/jobs/reboot?\(Self.v)", token: admin, body: #"{"group":"ps","data":\#(command)}"#).status == 200)
+        try Self.step(client, to: 520)
+        let devices = try client.request("GET", "/api/jobs/reboot/devices?\(Self.v)", token: admin).json["value"]
+        #expect(devices == .array([.object([("id", .string("p1")), ("status", .string("completed"))]), .object([("id", .string("p2")), ("status", .string("failed"))])]))
+        let history = try client.request("GET", "/api/devices/p1/components/thermostat/commands/reboot?\(Self.v)", token: admin).json["value"]?.arrayValue
+        #expect(history?.count == 1 && history?.first?["response"] == .string("ok") && history?.first?["request"] == .object([("delay", .number(1))]))
+    }
+
     @Test func concurrentCreatesOfOneJobIdLeaveExactlyOneJob() throws {
         let (server, _, admin) = try Self.setUp()
         defer { server.stop() }
