@@ -194,6 +194,7 @@ extension CentralService {
         if let unknown = members.first(where: { !["connected", "reported", "telemetry", "commands", "timestamp"].contains($0.0) }) {
             throw CentralError.badRequest("Unknown member '\(unknown.0.clipped)': use connected, reported, telemetry, commands and timestamp.")
         }
+        try catchUpJobs(appID: applicationID, now: now)
         guard let device = try store.device(appID: applicationID, id: deviceID) else { throw CentralError.notFound("device", id: deviceID) }
         var connected = true
         if let value = parsed["connected"] {

@@ -220,14 +220,28 @@ extension CentralService {
         if orderBy == nil { orderBy = try value("$orderby") }
         let top = try value("$top")
         guard filter != nil || orderBy != nil || top != nil else { return nil }
+        if let top, !(top.utf8.count <= 9 && top.allSatisfy { $0.isASCII && $0.isNumber } && (Int(top) ?? 0) >= 1) {
+            throw .badRequest("$top must be a positive integer, not '\(top.clipped)'.")
+        }
+        let (filterName, orderName) = names.contains("filter") ? ("filter", "orderby") : ("$filter", "$orderby")
         do {
-            return try ListOptions(filter: filter, orderBy: orderBy, top: top)
+            let options = try ListOptions(filter: filter, orderBy: orderBy, top: top)
+            if let model = Self.listedModel[context.operation.operationID], let types = SpecSchema.of(context.version).memberTypes(of: model) {
+                try options.check(against: types)
+            }
+            return options
         } catch {
             throw .unprocessable(
                 code: "InvalidQuery",
-                "The list options are not understood: \(error.message). iotc-mock understands filter=field eq|ne|gt|ge|lt|le value, contains|startswith|endswith(field, 'text'), joined by and, or, not; orderby=field [asc|desc], ...")
+                "The list options are not understood: \(error.message). iotc-mock understands \(filterName)=field eq|ne|gt|ge|lt|le value, contains|startswith|endswith(field, 'text'), joined by and, or, not; \(orderName)=field [asc|desc], ...")
         }
     }
+
+    /// The spec model of the items each list with list options answers, whose members its fields must name.
+    static let listedModel = [
+        "Devices_List": "Device", "DeviceGroups_GetDevices": "Device", "DeviceTemplates_List": "DeviceTemplate",
+        "DeviceGroups_List": "DeviceGroup", "Dashboards_List": "Dashboard", "DeploymentManifests_List": "DeploymentManifest",
+    ]
 
     /// A list with the caller's list options: `items` (every item the caller may see, in creation order) filtered,
     /// sorted and cut to `$top`, then paged by position (`$skiptoken` is the position of the next page).

@@ -5,9 +5,10 @@
 /// it is created, among those the caller may see and, when the job belongs to an organization, those of that
 /// organization's subtree (a job without one takes its group's). It handles one device per `jobDeviceSeconds` of
 /// mock time, in order, so `progress` and each device's status (`pending`, then `completed`, or `failed` for a device
-/// that no longer exists when its turn is first seen, or not connected for a command job) move as the clock does
-/// (`POST /_mock/clock` advances it). An outcome, once seen, stays: a device created again, or the clock stepped back,
-/// changes nothing already handled. A device's turn carries out `property` and `command` entries (`apply`).
+/// that no longer exists at its turn, or not connected for a command job) move as the clock does (`POST /_mock/clock`
+/// advances it). Turns are carried out at their own time, before any request that comes after them
+/// (`catchUpJobs`); an outcome stays once decided (a device created again, or the clock stepped back, changes nothing
+/// already handled). A device's turn carries out `property` and `command` entries (`apply`).
 /// `status` is `running`, `stopped` or `completed`, with `end` once completed. Stop and resume pause and continue a
 /// running job and change nothing on a completed one. A rerun is a new job, with the id in the path, over the devices
 /// that failed. A job id is used once (409).
@@ -33,6 +34,7 @@ extension CentralService {
                     ("_doneBefore", .number(0)), ("start", .string(Timestamp.iso8601(milliseconds: context.now))),
                 ]
                 if document["organizations"] == nil, !organizations.isEmpty { members.append(("organizations", .array(organizations.map(JSONValue.string)))) }
+                jobsChanged(appID: context.application.id)
                 return Self.adding(members, to: document)
             },
             present: { [self] document, context in try jobProgress(document, context: context).job })
@@ -88,53 +90,72 @@ extension CentralService {
         return (ids, groupOrganizations)
     }
 
-    /// The job as answered (with `status`, `progress`, `end`) and each device's status, at the mock's time. The
-    /// outcomes of devices whose turn has come are decided here, the first time they are seen, and stored with the
-    /// job (`_outcomes`, `_end`), so they never change afterwards.
+    /// The job as answered (with `status`, `progress`, `end`) and each device's status, from the outcomes
+    /// `catchUpJobs` stored.
     private func jobProgress(_ job: JSONValue, context: RequestContext) throws -> (job: JSONValue, devices: [(String, String)]) {
         let devices = (job["_devices"]?.arrayValue ?? []).compactMap(\.stringValue)
-        var outcomes = (job["_outcomes"]?.arrayValue ?? []).compactMap(\.stringValue)
-        let stopped = job["_stopped"] == .bool(true)
-        let doneBefore = Int64(job["_doneBefore"]?.numberValue ?? 0)
-        let runFrom = Int64(job["_runFrom"]?.numberValue ?? Double(context.now))
-        let byClock = stopped ? doneBefore : doneBefore + max(0, context.now - runFrom) / (Self.jobDeviceSeconds * 1000)
-        let handled = min(devices.count, max(Int(clamping: byClock), outcomes.count))
-        let seen = outcomes.count
-        while outcomes.count < handled {
-            outcomes.append(try apply(job, toDevice: devices[outcomes.count], context: context))
-        }
+        let outcomes = (job["_outcomes"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let handled = min(devices.count, outcomes.count)
         let finished = handled >= devices.count
-        var end = job["_end"]
-        if finished && end == nil {
-            end = .string(Timestamp.iso8601(milliseconds: stopped ? context.now : runFrom + max(0, Int64(devices.count) - doneBefore) * Self.jobDeviceSeconds * 1000))
-        }
-        if outcomes.count > seen || end != job["_end"], let id = job["id"]?.stringValue {
-            var decided: [(String, JSONValue)] = [("_outcomes", .array(outcomes.map(JSONValue.string)))]
-            if let end { decided.append(("_end", end)) }
-            try store.setMembers(decided, ofResource: id, kind: Self.jobs.kind, appID: context.application.id)
-        }
         let failed = outcomes.filter { $0 == "failed" }.count
         var members: [(String, JSONValue)] = [
-            ("status", .string(finished ? "completed" : stopped ? "stopped" : "running")),
+            ("status", .string(finished ? "completed" : job["_stopped"] == .bool(true) ? "stopped" : "running")),
             ("progress", .object([
                 ("total", .number(Double(devices.count))), ("pending", .number(Double(devices.count - handled))),
                 ("completed", .number(Double(handled - failed))), ("failed", .number(Double(failed))),
             ])),
         ]
-        if let end, finished { members.append(("end", end)) }
+        if finished { members.append(("end", job["_end"] ?? job["start"] ?? .null)) }
         let statuses = devices.enumerated().map { index, id in (id, index < outcomes.count ? outcomes[index] : "pending") }
         return (Self.adding(members, to: job), statuses)
     }
 
-    /// Carries out the job's `data` on one device when its turn is first seen, and gives its outcome: `failed` for a
-    /// device that no longer exists, or a command job on a device the control plane has not connected; else
-    /// `completed`. A `property` entry sets the desired value at `path` (`name`, or `component.name` for a component
-    /// of the device's template), as `PATCH .../properties` does; a `command` entry runs the command at `path` with
-    /// `value` as its request, recorded in its history with the response the control plane set. Other types
-    /// (`cloudProperty`, template and manifest migrations) are kept, not carried out.
-    private func apply(_ job: JSONValue, toDevice id: String, context: RequestContext) throws -> String {
-        guard let device = try store.device(appID: context.application.id, id: id) else { return "failed" }
-        let components = Set(try components(of: device, context: context).map(\.name))
+    /// Carries out every turn of the application's running jobs that is due at `now`, in time order within each job,
+    /// each at its own time (a job's device `i` is due `jobDeviceSeconds` after device `i - 1`), and stores the
+    /// outcomes (`_outcomes`, `_end`). Called before every request to the application and every control-plane
+    /// change of a device, so what a request sees and changes comes after the turns due before it. Cheap when none is
+    /// due: the time of the next turn is kept per application.
+    public func catchUpJobs(appID: String, now: Int64) throws {
+        if let next = nextJobTurn.withLock({ $0[appID] }), next > now { return }
+        try jobTurns.withLock { _ in
+            var next = Int64.max
+            for (_, job) in try store.resources(appID: appID, kind: Self.jobs.kind) {
+                let devices = (job["_devices"]?.arrayValue ?? []).compactMap(\.stringValue)
+                var outcomes = (job["_outcomes"]?.arrayValue ?? []).compactMap(\.stringValue)
+                guard outcomes.count < devices.count, job["_stopped"] != .bool(true), let id = job["id"]?.stringValue else { continue }
+                let doneBefore = Int64(job["_doneBefore"]?.numberValue ?? 0)
+                let runFrom = Int64(job["_runFrom"]?.numberValue ?? Double(now))
+                let step = Self.jobDeviceSeconds * 1000
+                func due(_ index: Int) -> Int64 { runFrom + (Int64(index) - doneBefore + 1) * step }
+                let seen = outcomes.count
+                while outcomes.count < devices.count, due(outcomes.count) <= now {
+                    outcomes.append(try apply(job, toDevice: devices[outcomes.count], appID: appID, at: due(outcomes.count)))
+                }
+                if outcomes.count < devices.count { next = min(next, due(outcomes.count)) }
+                guard outcomes.count > seen else { continue }
+                var decided: [(String, JSONValue)] = [("_outcomes", .array(outcomes.map(JSONValue.string)))]
+                if outcomes.count == devices.count { decided.append(("_end", .string(Timestamp.iso8601(milliseconds: due(devices.count - 1))))) }
+                try store.setMembers(decided, ofResource: id, kind: Self.jobs.kind, appID: appID)
+            }
+            nextJobTurn.withLock { $0[appID] = next }
+        }
+    }
+
+    /// Forgets the time of the next job turn of an application (a job created, stopped or resumed; the application
+    /// reset), so the next request looks again.
+    func jobsChanged(appID: String) {
+        nextJobTurn.withLock { $0[appID] = nil }
+    }
+
+    /// Carries out the job's `data` on one device at its turn (`time`), and gives its outcome: `failed` for a device
+    /// that no longer exists, or a command job on a device the control plane has not connected; else `completed`. A
+    /// `property` entry sets the desired value at `path` (`name`, or `component.name` for a component of the device's
+    /// template), as `PATCH .../properties` does; a `command` entry runs the command at `path` with `value` as its
+    /// request, recorded in its history with the response the control plane set. Other types (`cloudProperty`,
+    /// template and manifest migrations) are kept, not carried out.
+    private func apply(_ job: JSONValue, toDevice id: String, appID: String, at time: Int64) throws -> String {
+        guard let device = try store.device(appID: appID, id: id) else { return "failed" }
+        let components = Set(try components(of: device, appID: appID).map(\.name))
         var desired: [(component: String, values: [(String, JSONValue)])] = []
         var runs: [(component: String, name: String, request: JSONValue?)] = []
         for entry in job["data"]?.arrayValue ?? [] {
@@ -151,12 +172,12 @@ extension CentralService {
                 continue
             }
         }
-        if !runs.isEmpty, try !store.isConnected(appID: context.application.id, deviceID: id) { return "failed" }
-        if !desired.isEmpty { try setDesired(desired, appID: context.application.id, deviceID: id, replacing: false, now: context.now) }
+        if !runs.isEmpty, try !store.isConnected(appID: appID, deviceID: id) { return "failed" }
+        if !desired.isEmpty { try setDesired(desired, appID: appID, deviceID: id, replacing: false, now: time) }
         for run in runs {
             var document: [(String, JSONValue)] = [("id", .string(Crypto.uuid()))]
             if let request = run.request { document.append(("request", request)) }
-            _ = try recordRun(document, command: run.name, component: run.component, deviceID: id, appID: context.application.id)
+            _ = try recordRun(document, command: run.name, component: run.component, deviceID: id, appID: appID)
         }
         return "completed"
     }
@@ -181,6 +202,7 @@ extension CentralService {
         let handled = progress.devices.filter { $0.1 != "pending" }.count
         try store.setMembers([("_stopped", .bool(true)), ("_doneBefore", .number(Double(handled)))],
                              ofResource: context.parameter("jobId"), kind: Self.jobs.kind, appID: context.application.id)
+        jobsChanged(appID: context.application.id)
         return Reply(status: 204)
     }
 
@@ -191,6 +213,7 @@ extension CentralService {
         guard try jobProgress(job, context: context).job["status"] == .string("stopped") else { return Reply(status: 204) }
         try store.setMembers([("_stopped", .bool(false)), ("_runFrom", .number(Double(context.now)))],
                              ofResource: context.parameter("jobId"), kind: Self.jobs.kind, appID: context.application.id)
+        jobsChanged(appID: context.application.id)
         return Reply(status: 204)
     }
 
@@ -216,6 +239,7 @@ extension CentralService {
         guard try store.insert(resource: .object(rerun), appID: context.application.id, kind: Self.jobs.kind, id: rerunID) else {
             throw CentralError.conflict("A job with the id '\(rerunID.clipped)' exists; choose another rerun id.")
         }
+        jobsChanged(appID: context.application.id)
         return Reply(status: 200, body: try documentJSON(try jobProgress(.object(rerun), context: context).job, kind: Self.jobs, context: context))
     }
 

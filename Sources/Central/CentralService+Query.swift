@@ -1,7 +1,8 @@
 /// Handler of `POST /api/query` (spec operation Query_Run; "How to use the IoT Central REST API to query devices"),
 /// over the grammar `DeviceQuery` documents. The mock keeps each device's last values only, so a query gives at most
 /// one row per device (the real service gives one per telemetry message in the window): the devices of the template
-/// in `FROM` that the caller may see, with `$id`, `$ts` (the time of the device's latest telemetry or property value),
+/// in `FROM` that the caller may see, with `$id`, `$ts` (the time of the device's latest telemetry value, absent
+/// without one; `WITHIN_WINDOW` looks at it, so a device that sent no telemetry is in no window),
 /// `$displayName`, `$provisioned`, `$simulated`, `$enabled`, and each last telemetry and property value by name
 /// (`component.name` for a component's). `SELECT *` gives all of them; a selected column the device has no value for
 /// is null. Rows keep creation order unless `ORDER BY` says otherwise.
@@ -38,9 +39,14 @@ extension CentralService {
         }
         if let order = query.orderBy {
             let key = order.column.component.map { "\($0).\(order.column.name)" } ?? order.column.name
-            rows.sort { a, b in
-                order.descending ? DeviceQuery.precedes(b.values[key], a.values[key]) : DeviceQuery.precedes(a.values[key], b.values[key])
-            }
+            // Rows without a value come last, in either direction; equal ones keep creation order.
+            rows = rows.enumerated().sorted { a, b in
+                let x = a.element.values[key], y = b.element.values[key]
+                guard x != y else { return a.offset < b.offset }
+                guard let x else { return false }
+                guard let y else { return true }
+                return order.descending ? DeviceQuery.precedes(y, x) : DeviceQuery.precedes(x, y)
+            }.map(\.element)
         }
         let results: [JSONValue] = rows.prefix(query.top ?? DeviceQuery.maxRows).map { row in
             guard let columns = query.columns else {
@@ -62,8 +68,8 @@ extension CentralService {
         var latest: Double = 0
         for (prefix, key) in [("", "")] + (try components(of: device, context: context)).map({ ("\($0.name).", $0.name) }) {
             let data = try store.deviceData(appID: context.application.id, deviceID: device.id, component: key)
-            for (name, entry) in data.desired { values[prefix + name] = entry["value"] ?? .null; latest = max(latest, entry["time"]?.numberValue ?? 0) }
-            for (name, entry) in data.reported + data.telemetry {
+            for (name, entry) in data.desired + data.reported { values[prefix + name] = entry["value"] ?? .null }
+            for (name, entry) in data.telemetry {
                 values[prefix + name] = entry["value"] ?? .null
                 latest = max(latest, entry["time"]?.numberValue ?? 0)
             }

@@ -15,6 +15,10 @@ public final class CentralService: Sendable {
     public let userRules: CentralStore.UserRules
     let authenticator: Authenticator
     let cache = PrincipalCache()
+    /// The time of each application's next job turn (`catchUpJobs`); absent: not known, look at the jobs.
+    let nextJobTurn = Mutex<[String: Int64]>([:])
+    /// Held while job turns are carried out, so two requests never carry out one turn twice.
+    let jobTurns = Mutex<Int>(0)
 
     /// The response header that carries the request id on every response (assumed name, docs/fidelity.md).
     public static let requestIDHeader = "x-ms-request-id"
@@ -34,7 +38,10 @@ public final class CentralService: Sendable {
     }
 
     /// Forgets the cached principals and roles, after the control plane replaced or deleted an application.
-    public func invalidateCaches() { cache.invalidate() }
+    public func invalidateCaches() {
+        cache.invalidate()
+        nextJobTurn.withLock { $0.removeAll() }
+    }
 
     /// A handler's answer: a status and an optional JSON body.
     struct Reply {
@@ -119,6 +126,8 @@ public final class CentralService: Sendable {
     private func process(_ request: CentralRequest, application: Application, now: Int64, outcome: inout RequestOutcome) throws(CentralError) -> Reply {
         let decided = try decide(request, application: application, now: now, outcome: &outcome, caching: true)
         guard decided.operation.isEmulated else { throw .notImplemented(decided.operation.operationID) }
+        // Time has passed for the application's jobs too: their turns due by now come before this request.
+        do { try catchUpJobs(appID: application.id, now: now) } catch { throw Self.storeFailure(error) }
         let context = RequestContext(
             request: request, operation: decided.operation, parameters: decided.parameters, version: decided.version,
             application: application, roles: decided.roles, principal: decided.principal, scope: decided.scope, now: now)

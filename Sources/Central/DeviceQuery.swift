@@ -278,7 +278,7 @@ public struct DeviceQuery: Sendable, Equatable {
     /// name (`component.name` for a component's).
     public struct Row: Sendable {
         public var values: [String: JSONValue]
-        /// The time of the device's latest value, epoch milliseconds (0 when it sent none).
+        /// The time of the device's latest telemetry value, epoch milliseconds (0 when it sent none).
         public var time: Int64
     }
 

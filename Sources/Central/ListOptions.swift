@@ -156,6 +156,40 @@ public struct ListOptions: Sendable, Equatable {
         }
     }
 
+    /// Checks every field the options name against the members of the listed items (`types`: name to JSON type, as
+    /// `SpecSchema.memberTypes` gives them), and each comparison's value against the member's type.
+    /// - Throws: `SyntaxError` naming an unknown field or a value of the wrong kind.
+    public func check(against types: [String: String]) throws(SyntaxError) {
+        func type(of field: [String]) throws(SyntaxError) -> String {
+            guard let first = field.first, let type = types[first] else {
+                throw SyntaxError(message: "'\(field.joined(separator: "/").clipped)' is not a field of these items; they have \(types.keys.sorted().joined(separator: ", "))")
+            }
+            return field.count == 1 ? type : ""
+        }
+        func check(_ condition: Condition) throws(SyntaxError) {
+            switch condition {
+            case .and(let a, let b), .or(let a, let b):
+                try check(a)
+                try check(b)
+            case .not(let inner):
+                try check(inner)
+            case .function(let name, let field, _):
+                let kind = try type(of: field)
+                guard kind == "string" || kind.isEmpty else { throw SyntaxError(message: "\(name) takes a text field; '\(field.joined(separator: "/"))' is \(kind)") }
+            case .comparison(let field, _, let value):
+                let kind = try type(of: field)
+                let fits: Bool = switch (kind, value) {
+                case (_, .null), ("", _), ("array", _), ("object", _): true
+                case ("string", .string), ("boolean", .bool), ("number", .number), ("integer", .number): true
+                default: false
+                }
+                guard fits else { throw SyntaxError(message: "'\(field.joined(separator: "/"))' is \(kind == "boolean" ? "a boolean" : kind == "string" ? "a text" : "a number"); compare it with \(kind == "boolean" ? "true or false" : kind == "string" ? "a 'text'" : "a number")") }
+            }
+        }
+        if let filter { try check(filter) }
+        for (field, _) in orderBy { _ = try type(of: field) }
+    }
+
     // MARK: Applying
 
     /// Whether `item` (a list item as answered) meets the filter.

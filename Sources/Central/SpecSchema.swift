@@ -72,6 +72,20 @@ struct SpecSchema: Sendable {
         shape(value, .object([("$ref", .string("#/definitions/\(name)"))]), droppingReadOnly: droppingReadOnly, depth: 0)
     }
 
+    /// The members an object of the model `name` has (its own and its `allOf` parts'), each with its JSON type
+    /// (`string`, `boolean`, `number`, `integer`, `array`, `object`, or "" where the model does not say), or nil for
+    /// a model this spec file lacks.
+    func memberTypes(of name: String) -> [String: String]? {
+        guard let model = definitions[name] else { return nil }
+        var types: [String: String] = [:]
+        for (member, schema) in declaredMembers(model, depth: 0).members {
+            var resolved = schema
+            if let target = Self.referenced(schema), let model = definitions[target] { resolved = model }
+            types[member] = resolved["type"]?.stringValue ?? (resolved["properties"] != nil ? "object" : "")
+        }
+        return types
+    }
+
     // MARK: Checking
 
     private static func referenced(_ schema: JSONValue) -> String? {

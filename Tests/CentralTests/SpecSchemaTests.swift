@@ -93,6 +93,11 @@ import Testing
         let sparse: [JSONValue] = [.object([("id", .string("x"))]), .object([("id", .string("y")), ("n", .number(2))]), .object([("id", .string("z")), ("n", .number(1))])]
         #expect(try ListOptions(filter: nil, orderBy: "n", top: nil).sorted(sparse).compactMap { $0["id"]?.stringValue } == ["z", "y", "x"])
         #expect(try ListOptions(filter: nil, orderBy: "n desc", top: nil).sorted(sparse).compactMap { $0["id"]?.stringValue } == ["y", "z", "x"])
+        let types = try #require(SpecSchema.preview.memberTypes(of: "Device"))
+        #expect(types["enabled"] == "boolean" && types["displayName"] == "string" && types["organizations"] == "array")
+        #expect(throws: Never.self) { try ListOptions(filter: "enabled eq true and organizations eq null", orderBy: "displayName", top: nil).check(against: types) }
+        #expect(throws: ListOptions.SyntaxError.self) { try ListOptions(filter: "enabld eq true", orderBy: nil, top: nil).check(against: types) }
+        #expect(throws: ListOptions.SyntaxError.self) { try ListOptions(filter: nil, orderBy: "colour", top: nil).check(against: types) }
         for (filter, orderBy, top) in [("x eq", nil, nil), ("x ~ 1", nil, nil), (nil, "a asc desc", nil), (nil, nil, "-1"), (nil, nil, "1e3"),
                                        (String(repeating: "not ", count: 40) + "x eq 1", nil, nil), ("", nil, nil)] as [(String?, String?, String?)] {
             #expect(throws: ListOptions.SyntaxError.self) { try ListOptions(filter: filter, orderBy: orderBy, top: top) }

@@ -302,6 +302,23 @@ import Testing
         #expect(history?.count == 1 && history?.first?["response"] == .string("ok") && history?.first?["request"] == .object([("delay", .number(1))]))
     }
 
+    /// A turn happens at its time, not when someone next reads the job: a value set after the turn stays, a device
+    /// deleted after its turn was handled.
+    @Test func turnsComeBeforeTheRequestsThatFollowThem() throws {
+        let (server, client, admin) = try Self.setUp()
+        defer { server.stop() }
+        try Self.step(client, to: 300)
+        #expect(try client.request("PUT", "/api/jobs/mode?\(Self.v)", token: admin, body: #"{"group":"all","data":[{"type":"property","target":"dtmi:a:b;1","path":"mode","value":"job"}]}"#).status == 200)
+        try Self.step(client, to: 330)
+        // Without reading the job: d1 is changed by hand, d2 deleted.
+        #expect(try client.request("PATCH", "/api/devices/d1/properties?\(Self.v)", token: admin, body: #"{"mode":"manual"}"#).status == 202)
+        #expect(try client.request("DELETE", "/api/devices/d2?\(Self.v)", token: admin).status == 204)
+        let properties = try client.request("GET", "/api/devices/d1/properties?\(Self.v)", token: admin).json
+        #expect(properties["mode"] == .string("manual") && properties["$metadata"]?["mode"]?["desiredVersion"] == .number(2), "\(properties)")
+        let job = try client.request("GET", "/api/jobs/mode?\(Self.v)", token: admin).json
+        #expect(job["progress"]?["completed"] == .number(4) && job["progress"]?["failed"] == .number(0), "\(job)")
+    }
+
     @Test func concurrentCreatesOfOneJobIdLeaveExactlyOneJob() throws {
         let (server, _, admin) = try Self.setUp()
         defer { server.stop() }
@@ -428,6 +445,7 @@ import Testing
             try #require(try client.request("PATCH", "/_mock/apps/\(app)/devices/\(id)", body: #"{"telemetry":{"temperature":\#(temperature)},"reported":{"mode":"\#(id == "t2" ? "eco" : "boost")"}}"#).status == 200)
         }
         try #require(try client.request("PUT", "/api/devices/other?\(Self.v)", token: admin, body: "{}").status == 200)
+        try #require(try client.request("PUT", "/api/devices/silent?\(Self.v)", token: admin, body: #"{"template":"\#(DeviceTests.template)","organizations":["oregon"]}"#).status == 200)
 
         func query(_ text: String, token: String? = nil) throws -> RawResponse {
             try client.request("POST", "/api/query?\(Self.preview)", token: token ?? admin, body: #"{"query":"\#(text)"}"#)
@@ -436,6 +454,11 @@ import Testing
         #expect(hot.json == .object([("results", .array([
             .object([("$id", .string("t3")), ("t", .number(31))]), .object([("$id", .string("t2")), ("t", .number(25))]),
         ]))]), "\(hot.text)")
+        // A device without the value comes last either way, and is in no window.
+        let descending = try query("SELECT $id FROM \(DeviceTests.template) ORDER BY temperature DESC")
+        #expect(descending.json["results"]?.arrayValue?.compactMap { $0["$id"]?.stringValue } == ["t3", "t2", "t1", "silent"], "\(descending.text)")
+        let windowed = try query("SELECT $id FROM \(DeviceTests.template) WHERE WITHIN_WINDOW(P1D)")
+        #expect(windowed.json["results"]?.arrayValue?.count == 3, "\(windowed.text)")
         let top = try query("select top 1 $id from \(DeviceTests.template) where mode = 'boost' and within_window(PT1H) order by $id")
         #expect(top.json["results"] == .array([.object([("$id", .string("t1"))])]), "\(top.text)")
         let either = try query("SELECT $id FROM \(DeviceTests.template) WHERE (mode = 'eco' OR temperature < 19) ORDER BY $id")
@@ -499,10 +522,12 @@ import Testing
         let second = try client.request("GET", String(next[path...]), token: admin)
         #expect(Self.ids(second) == ["d3", "d4"] && second.json["nextLink"] == nil, "\(second.text)")
 
-        for bad in ["displayName like 'x'", "any(o: o eq 'x')", "length(displayName) gt 3", "(enabled eq true", "enabled eq"] {
+        for bad in ["displayName like 'x'", "any(o: o eq 'x')", "length(displayName) gt 3", "(enabled eq true", "enabled eq",
+                    "foo eq 1", "Enabled eq true", "enabled eq 'true'", "displayName lt 5", "contains(enabled, 'x')"] {
             let refused = try list("filter=\(Self.encoded(bad))")
             #expect(refused.status == 422 && refused.json["error"]?["code"] == .string("InvalidQuery"), "\(bad): \(refused.text)")
         }
+        #expect(try list("orderby=foo").status == 422)
         // 2022-07-31 has no list options: they are ignored, as any undeclared query parameter is.
         #expect(Self.ids(try client.request("GET", "/api/devices?api-version=2022-07-31&filter=nonsense", token: admin)).count == 4)
     }
@@ -518,7 +543,9 @@ import Testing
         }
         #expect(Self.ids(try client.request("GET", "/api/deviceGroups?\(v)&$orderby=displayName&$top=2", token: admin)) == ["g2", "g3"])
         #expect(Self.ids(try client.request("GET", "/api/deviceGroups?\(v)&$filter=\(Self.encoded("displayName ne 'Mike'"))", token: admin)) == ["g1", "g2"])
-        #expect(try client.request("GET", "/api/deviceGroups?\(v)&$top=0", token: admin).status == 422)
+        #expect(try client.request("GET", "/api/deviceGroups?\(v)&$top=0", token: admin).status == 400)
+        let unknown = try client.request("GET", "/api/deviceGroups?\(v)&$filter=\(Self.encoded("name eq 'x'"))", token: admin)
+        #expect(unknown.status == 422 && unknown.text.contains("$filter=") && unknown.text.contains("displayName"), "\(unknown.text)")
         // Dashboards (2022-10-31-preview) take filter and orderby too.
         for (id, name) in [("b", "Beta"), ("a", "Alpha")] {
             try #require(try client.request("PUT", "/api/dashboards/\(id)?\(Self.preview)", token: admin, body: #"{"displayName":"\#(name)"}"#).status == 200)
