@@ -89,6 +89,12 @@ public struct DeviceQuery: Sendable, Equatable {
 
     // MARK: Tokens
 
+    /// Reading a list of tokens front to back, keywords in any case (the query's and the list options' parsers).
+    protocol TokenReading {
+        var tokens: [Token] { get }
+        var position: Int { get set }
+    }
+
     enum Token: Equatable {
         case word(String), number(Double, literal: String), text(String), symbol(String)
 
@@ -156,30 +162,10 @@ public struct DeviceQuery: Sendable, Equatable {
         return tokens
     }
 
-    struct Parser {
+    struct Parser: TokenReading {
         var tokens: [Token]
         var position = 0
         var depth = 0
-
-        mutating func next() -> Token? {
-            guard position < tokens.count else { return nil }
-            defer { position += 1 }
-            return tokens[position]
-        }
-
-        var peek: Token? { position < tokens.count ? tokens[position] : nil }
-
-        mutating func accept(keyword: String) -> Bool {
-            guard case .word(let word)? = peek, word.uppercased() == keyword else { return false }
-            position += 1
-            return true
-        }
-
-        mutating func accept(symbol: String) -> Bool {
-            guard peek == .symbol(symbol) else { return false }
-            position += 1
-            return true
-        }
 
         mutating func expect(keyword: String) throws(SyntaxError) {
             guard accept(keyword: keyword) else {
@@ -329,5 +315,27 @@ public struct DeviceQuery: Sendable, Equatable {
         case (.bool(let x)?, .bool(let y)?): return !x && y
         default: return rank(a) < rank(b)
         }
+    }
+}
+
+extension DeviceQuery.TokenReading {
+    var peek: DeviceQuery.Token? { position < tokens.count ? tokens[position] : nil }
+
+    mutating func next() -> DeviceQuery.Token? {
+        defer { position += 1 }
+        return peek
+    }
+
+    /// Takes the next token if it is the word `keyword`, in any case.
+    mutating func accept(keyword: String) -> Bool {
+        guard case .word(let word)? = peek, word.lowercased() == keyword.lowercased() else { return false }
+        position += 1
+        return true
+    }
+
+    mutating func accept(symbol: String) -> Bool {
+        guard peek == .symbol(symbol) else { return false }
+        position += 1
+        return true
     }
 }

@@ -45,8 +45,8 @@ public struct ListOptions: Sendable, Equatable {
             var parser = Parser(tokens: try Self.tokens(orderBy, "orderby"))
             repeat {
                 let field = try parser.field()
-                let descending = parser.accept("desc")
-                if !descending { _ = parser.accept("asc") }
+                let descending = parser.accept(keyword: "desc")
+                if !descending { _ = parser.accept(keyword: "asc") }
                 self.orderBy.append((field, descending))
             } while parser.accept(symbol: ",")
             if let extra = parser.peek { throw SyntaxError(message: "'\(extra.text.clipped)' is not understood in orderby") }
@@ -66,29 +66,10 @@ public struct ListOptions: Sendable, Equatable {
         return tokens
     }
 
-    struct Parser {
+    struct Parser: DeviceQuery.TokenReading {
         var tokens: [DeviceQuery.Token]
         var position = 0
         var depth = 0
-
-        var peek: DeviceQuery.Token? { position < tokens.count ? tokens[position] : nil }
-
-        mutating func next() -> DeviceQuery.Token? {
-            defer { position += 1 }
-            return peek
-        }
-
-        mutating func accept(_ keyword: String) -> Bool {
-            guard case .word(let word)? = peek, word.lowercased() == keyword else { return false }
-            position += 1
-            return true
-        }
-
-        mutating func accept(symbol: String) -> Bool {
-            guard peek == .symbol(symbol) else { return false }
-            position += 1
-            return true
-        }
 
         /// `name {"/" name}`; the tokenizer reads `a/b` as `a`, `/`, `b`.
         mutating func field() throws(SyntaxError) -> [String] {
@@ -108,18 +89,18 @@ public struct ListOptions: Sendable, Equatable {
             defer { depth -= 1 }
             guard depth <= 32 else { throw SyntaxError(message: "the filter nests deeper than 32 levels") }
             var result = try conjunction()
-            while accept("or") { result = .or(result, try conjunction()) }
+            while accept(keyword: "or") { result = .or(result, try conjunction()) }
             return result
         }
 
         mutating func conjunction() throws(SyntaxError) -> Condition {
             var result = try unary()
-            while accept("and") { result = .and(result, try unary()) }
+            while accept(keyword: "and") { result = .and(result, try unary()) }
             return result
         }
 
         mutating func unary() throws(SyntaxError) -> Condition {
-            if accept("not") {
+            if accept(keyword: "not") {
                 depth += 1
                 defer { depth -= 1 }
                 guard depth <= 32 else { throw SyntaxError(message: "the filter nests deeper than 32 levels") }
