@@ -42,7 +42,9 @@ extension CentralService {
             throw CentralError.invalidBody("The device template id '\(id.clipped)' is not valid: use a DTMI such as 'dtmi:contoso:thermostat;1'.")
         }
         try context.requireContentType(["application/json"])
-        guard case .object(let members) = try context.jsonObjectBody() else { throw CentralError.invalidBody("The request body must be a JSON object.") }
+        let body = try context.jsonObjectBody()
+        try Self.checkOwnModel(body, "DeviceTemplate", version: context.version)
+        guard case .object(let members) = body else { throw CentralError.invalidBody("The request body must be a JSON object.") }
         try Self.validateTemplate(members)
         let template = DeviceTemplate(id: id, document: members, etag: try Self.newETag())
         try store.save(template, appID: context.application.id)
@@ -172,6 +174,7 @@ extension CentralService {
         }
         try context.requireContentType(["application/json"])
         let body = try context.jsonObjectBody()
+        try Self.checkOwnModel(body, "Device", version: context.version)
         let tree = try organizationTree(context)
         let existing = try store.device(appID: context.application.id, id: id)
         if let existing, !existing.isVisible(to: context.scope, in: tree) {

@@ -169,6 +169,13 @@ extension CentralService {
         do { try SpecSchema.of(version).validate(body, model: model) } catch { throw .invalidBody(error.message) }
     }
 
+    /// `checkModel` in the two api-versions whose spec files the models come from (2022-07-31, 2022-10-31-preview),
+    /// for handlers whose older versions have models of their own (a device's `instanceOf` in 2021-04-30-preview).
+    static func checkOwnModel(_ body: JSONValue, _ model: String, version: APIVersion) throws(CentralError) {
+        guard version == .v2022_07_31 || version == .v2022_10_31_preview else { return }
+        try checkModel(body, model, version: version)
+    }
+
     /// The stored document without what the mock computes (read-only members), as the base of a merge patch.
     private static func withoutComputed(_ document: JSONValue, kind: DocumentKind, context: RequestContext) -> JSONValue {
         kind.schema(context.version).shape(document, model: kind.model, droppingReadOnly: true)

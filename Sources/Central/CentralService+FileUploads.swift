@@ -14,7 +14,9 @@ extension CentralService {
     /// configuration there was.
     func createFileUpload(_ context: RequestContext) throws -> Reply {
         try context.requireContentType(["application/json"])
-        let upload = try Self.validFileUpload(try context.jsonObjectBody(), version: context.version)
+        let body = try context.jsonObjectBody()
+        try Self.checkModel(body, "FileUpload", version: context.version)
+        let upload = try Self.validFileUpload(body, version: context.version)
         try store.save(resource: upload, appID: context.application.id, kind: Self.fileUploadKind, id: "default")
         return Reply(status: 200, body: Self.fileUploadJSON(upload, version: context.version))
     }

@@ -113,7 +113,7 @@ import Testing
         let path = "/api/deviceTemplates/\(Self.template)?\(Self.v)"
         for (body, words) in [
             (#"{"capabilityModel":{}}"#, "'@type' is required"),
-            (#"{"@type":"ModelDefinition","capabilityModel":{}}"#, "non-empty array of strings"),
+            (#"{"@type":"ModelDefinition","capabilityModel":{}}"#, "'@type' must be an array"),
             (#"{"@type":["DeviceModel"],"capabilityModel":{}}"#, "must contain \"ModelDefinition\""),
             (#"{"@type":["ModelDefinition","DeviceModel"]}"#, "'capabilityModel' is required"),
             (#"{"@type":["ModelDefinition","DeviceModel"],"capabilityModel":{"@id":"urn:x"}}"#, "capabilityModel.@id must be a DTMI"),

@@ -178,6 +178,22 @@ import Testing
         #expect(try client.request("PATCH", "/api/continuousDataExports/c1?\(legacy)", token: admin, body: #"{"enabled":false}"#).json["status"] == .string("stopped"))
     }
 
+    /// Bodies of the older handlers are checked by the spec's model too: a member of the wrong type anywhere is 422.
+    @Test func aMemberOfTheWrongTypeIsRefusedOnDevicesTemplatesAndFileUploads() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try RawHTTPClient(port: server.port)
+        let admin = try #require(server.wellKnownToken())
+        for (path, body) in [
+            ("devices/x", #"{"displayName":"X","etag":{}}"#),
+            ("deviceTemplates/dtmi:a:b;1", #"{"@type":["ModelDefinition"],"capabilityModel":{"@type":"Interface"},"etag":7}"#),
+            ("fileUploads", #"{"connectionString":"c","container":"x","etag":[]}"#),
+        ] {
+            let refused = try client.request("PUT", "/api/\(path)?\(Self.v)", token: admin, body: body)
+            #expect(refused.status == 422 && refused.text.contains("'etag' must be a string"), "\(path): \(refused.text)")
+        }
+    }
+
     @Test func theNewResourcesSurviveARestartAndAResetEmptiesThem() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("iotc-mock-resources-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
