@@ -66,13 +66,4 @@ extension CentralService {
     private static func destinationIDs(of export: JSONValue) -> [String] {
         (export["destinations"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
     }
-
-    /// `document` with `members` added (replacing members of the same names).
-    static func adding(_ members: [(String, JSONValue)], to document: JSONValue) -> JSONValue {
-        guard case .object(var current) = document else { return document }
-        for (name, value) in members {
-            if let index = current.firstIndex(where: { $0.0 == name }) { current[index].1 = value } else { current.append((name, value)) }
-        }
-        return .object(current)
-    }
 }

@@ -43,6 +43,8 @@ extension CentralService {
         /// Called with the checked document (read-only members removed) and the stored one, if any; returns the
         /// document to store (it adds computed members and checks references).
         var complete: (_ document: JSONValue, _ existing: JSONValue?, _ context: RequestContext) throws -> JSONValue = { document, _, _ in document }
+        /// Called once the document is stored (a new job makes the next request look for due turns).
+        var saved: (_ document: JSONValue, _ context: RequestContext) -> Void = { _, _ in }
         /// Called before a delete, to refuse it (a destination still used by an export).
         var beforeRemove: (_ document: JSONValue, _ context: RequestContext) throws -> Void = { _, _ in }
         /// The document as answered (computed members that change with time, such as a job's progress).
@@ -54,17 +56,17 @@ extension CentralService {
     func listDocuments(_ kind: DocumentKind, _ context: RequestContext, rules: DocumentRules = DocumentRules(),
                        include: (JSONValue) throws -> Bool = { _ in true }) throws -> Reply {
         let tree = try organizationTree(context)
-        if let options = try listOptions(context) {
-            let all = try store.resources(appID: context.application.id, kind: kind.kind)
-                .filter { Self.isVisible($0.document, kind: kind, scope: context.scope, tree: tree) }
-                .map { try documentJSON(try rules.present($0.document, context), kind: kind, context: context) }
-            return try optionedList(all, options: options, context: context)
-        }
+        let options = try listOptions(context)
         let page = try pageRequest(context, allowsMaxPageSize: context.version.hasMaxPageSize)
+        // With list options every item is answered in their order and paged by position; else by creation cursor.
         let visible = try store.resources(appID: context.application.id, kind: kind.kind)
-            .filter { $0.cursor > page.after && Self.isVisible($0.document, kind: kind, scope: context.scope, tree: tree) }
+            .filter { (options != nil || $0.cursor > page.after) && Self.isVisible($0.document, kind: kind, scope: context.scope, tree: tree) }
             .filter { document in kind.parentParameter.map { document.document["_parent"] == .string(context.parameter($0)) } ?? true }
             .filter { try include($0.document) }
+        if let options {
+            return try optionedList(try visible.map { try documentJSON(try rules.present($0.document, context), kind: kind, context: context) },
+                                    options: options, context: context)
+        }
         let items = visible.prefix(page.limit)
         let next = visible.count > page.limit ? items.last?.cursor : nil
         return listReply(try items.map { try documentJSON(try rules.present($0.document, context), kind: kind, context: context) }, next: next, context: context)
@@ -72,8 +74,8 @@ extension CentralService {
 
     /// The document with the id in the path, if the caller may see it.
     /// - Throws: 404 when there is none (or it lies outside the caller's organizations).
-    func visibleDocument(_ kind: DocumentKind, _ context: RequestContext, id given: String? = nil) throws -> JSONValue {
-        let id = given ?? context.parameter(kind.idParameter)
+    func visibleDocument(_ kind: DocumentKind, _ context: RequestContext) throws -> JSONValue {
+        let id = context.parameter(kind.idParameter)
         guard let document = try store.resource(appID: context.application.id, kind: kind.kind, id: kind.storeKey(context, id: id)),
               Self.isVisible(document, kind: kind, scope: context.scope, tree: try organizationTree(context)) else {
             throw CentralError.notFound(kind.noun, id: id)
@@ -106,6 +108,7 @@ extension CentralService {
         } else {
             try store.save(resource: stored, appID: context.application.id, kind: kind.kind, id: kind.storeKey(context, id: id))
         }
+        rules.saved(stored, context)
         return Reply(status: 200, body: try documentJSON(try rules.present(stored, context), kind: kind, context: context))
     }
 
@@ -120,6 +123,7 @@ extension CentralService {
                                            tree: try organizationTree(context), organizationsGiven: patch["organizations"] != nil)
         let stored = try rules.complete(document, existing, context)
         try store.save(resource: stored, appID: context.application.id, kind: kind.kind, id: kind.storeKey(context, id: id))
+        rules.saved(stored, context)
         return Reply(status: 200, body: try documentJSON(try rules.present(stored, context), kind: kind, context: context))
     }
 
@@ -161,6 +165,15 @@ extension CentralService {
             if !organizations.isEmpty { document.append(("organizations", .array(organizations.map(JSONValue.string)))) }
         }
         return .object(document)
+    }
+
+    /// `document` with `members` added (replacing members of the same names).
+    static func adding(_ members: [(String, JSONValue)], to document: JSONValue) -> JSONValue {
+        guard case .object(var current) = document else { return document }
+        for (name, value) in members {
+            if let index = current.firstIndex(where: { $0.0 == name }) { current[index].1 = value } else { current.append((name, value)) }
+        }
+        return .object(current)
     }
 
     /// Checks `body` against the spec model `model` of `version`.

@@ -73,25 +73,7 @@ extension CentralService {
         return .object(members.filter { $0.0 != "readAccess" || version.hasFileUploadReadAccess })
     }
 
-    /// An ISO 8601 duration of days and time (`P1D`, `PT1H`, `PT30M`, `P1DT2H`): `P`, then numbers with D, and after
-    /// `T` numbers with H, M or S, at least one.
-    static func isDuration(_ text: String) -> Bool {
-        var rest = Substring(text)
-        guard rest.first == "P" else { return false }
-        rest = rest.dropFirst()
-        var parts = 0, inTime = false, digits = ""
-        for character in rest {
-            if character.isASCII && character.isNumber {
-                digits.append(character)
-            } else if character == "T" && !inTime && digits.isEmpty {
-                inTime = true
-            } else if !digits.isEmpty, (inTime ? "HMS" : "D").contains(character) {
-                parts += 1
-                digits = ""
-            } else {
-                return false
-            }
-        }
-        return parts > 0 && digits.isEmpty && !(inTime && rest.last == "T")
-    }
+    /// An ISO 8601 duration of days and time (`P1D`, `PT1H`, `PT30M`, `P1DT2H`), as `Timestamp.durationMilliseconds`
+    /// reads them.
+    static func isDuration(_ text: String) -> Bool { Timestamp.durationMilliseconds(text) != nil }
 }

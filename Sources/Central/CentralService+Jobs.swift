@@ -34,9 +34,9 @@ extension CentralService {
                     ("_doneBefore", .number(0)), ("start", .string(Timestamp.iso8601(milliseconds: context.now))),
                 ]
                 if document["organizations"] == nil, !organizations.isEmpty { members.append(("organizations", .array(organizations.map(JSONValue.string)))) }
-                jobsChanged(appID: context.application.id)
                 return Self.adding(members, to: document)
             },
+            saved: { [self] _, context in jobsChanged(appID: context.application.id) },
             present: { [self] document, context in try jobProgress(document, context: context).job })
     }
 
@@ -69,8 +69,8 @@ extension CentralService {
     private func groupDevices(for document: JSONValue, context: RequestContext) throws -> (devices: [String], groupOrganizations: [String]) {
         let groupID = document["group"]?.stringValue ?? ""
         let tree = try organizationTree(context)
-        guard let group = try store.resource(appID: context.application.id, kind: Self.deviceGroupKind, id: groupID),
-              Self.isVisible(group, scope: context.scope, tree: tree) else {
+        guard let group = try store.resource(appID: context.application.id, kind: Self.deviceGroups.kind, id: groupID),
+              Self.isVisible(group, kind: Self.deviceGroups, scope: context.scope, tree: tree) else {
             throw CentralError.missingReference("The device group '\(groupID.clipped)' does not exist.")
         }
         let groupOrganizations = (group["organizations"]?.arrayValue ?? []).compactMap(\.stringValue)
@@ -116,7 +116,8 @@ extension CentralService {
     /// change of a device, so what a request sees and changes comes after the turns due before it. Cheap when none is
     /// due: the time of the next turn is kept per application.
     public func catchUpJobs(appID: String, now: Int64) throws {
-        if let next = nextJobTurn.withLock({ $0[appID] }), next > now { return }
+        let (known, changes) = nextJobTurn.withLock { ($0.next[appID], $0.changes) }
+        if let known, known > now { return }
         try jobTurns.withLock { _ in
             var next = Int64.max
             for (_, job) in try store.resources(appID: appID, kind: Self.jobs.kind) {
@@ -137,14 +138,17 @@ extension CentralService {
                 if outcomes.count == devices.count { decided.append(("_end", .string(Timestamp.iso8601(milliseconds: due(devices.count - 1))))) }
                 try store.setMembers(decided, ofResource: id, kind: Self.jobs.kind, appID: appID)
             }
-            nextJobTurn.withLock { $0[appID] = next }
+            nextJobTurn.withLock { if $0.changes == changes { $0.next[appID] = next } }
         }
     }
 
     /// Forgets the time of the next job turn of an application (a job created, stopped or resumed; the application
     /// reset), so the next request looks again.
     func jobsChanged(appID: String) {
-        nextJobTurn.withLock { $0[appID] = nil }
+        nextJobTurn.withLock {
+            $0.next[appID] = nil
+            $0.changes += 1
+        }
     }
 
     /// Carries out the job's `data` on one device at its turn (`time`), and gives its outcome: `failed` for a device

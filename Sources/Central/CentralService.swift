@@ -15,8 +15,9 @@ public final class CentralService: Sendable {
     public let userRules: CentralStore.UserRules
     let authenticator: Authenticator
     let cache = PrincipalCache()
-    /// The time of each application's next job turn (`catchUpJobs`); absent: not known, look at the jobs.
-    let nextJobTurn = Mutex<[String: Int64]>([:])
+    /// The time of each application's next job turn (`catchUpJobs`; absent: not known, look at the jobs), and how
+    /// many times its jobs changed, so a look that began before a change does not record a stale time.
+    let nextJobTurn = Mutex<(next: [String: Int64], changes: Int)>(([:], 0))
     /// Held while job turns are carried out, so two requests never carry out one turn twice.
     let jobTurns = Mutex<Int>(0)
 
@@ -40,7 +41,10 @@ public final class CentralService: Sendable {
     /// Forgets the cached principals and roles, after the control plane replaced or deleted an application.
     public func invalidateCaches() {
         cache.invalidate()
-        nextJobTurn.withLock { $0.removeAll() }
+        nextJobTurn.withLock {
+            $0.next.removeAll()
+            $0.changes += 1
+        }
     }
 
     /// A handler's answer: a status and an optional JSON body.
@@ -304,11 +308,6 @@ public final class CentralService: Sendable {
         case "FileUploads_Create": try createFileUpload(context)
         case "FileUploads_Update": try updateFileUpload(context)
         case "FileUploads_Remove": try removeFileUpload(context)
-        case "DeviceGroups_List": try listDeviceGroups(context)
-        case "DeviceGroups_Get": try getDeviceGroup(context)
-        case "DeviceGroups_Create": try createDeviceGroup(context)
-        case "DeviceGroups_Update": try updateDeviceGroup(context)
-        case "DeviceGroups_Remove": try removeDeviceGroup(context)
         case "DeviceGroups_GetDevices": try listDeviceGroupDevices(context)
         case "Devices_GetProperties", "Devices_GetComponentProperties", "Devices_GetModuleProperties", "Devices_GetModuleComponentProperties":
             try getProperties(context)
@@ -374,7 +373,7 @@ public final class CentralService: Sendable {
             "Dashboards": (Self.dashboards, dashboardRules), "DeploymentManifests": (Self.deploymentManifests, DocumentRules()),
             "Destinations": (Self.destinations, destinationRules), "Exports": (Self.exports, exportRules),
             "EnrollmentGroups": (Self.enrollmentGroups, enrollmentGroupRules), "Jobs": (Self.jobs, jobRules),
-            "ScheduledJobs": (Self.scheduledJobs, scheduledJobRules),
+            "ScheduledJobs": (Self.scheduledJobs, scheduledJobRules), "DeviceGroups": (Self.deviceGroups, deviceGroupRules),
             "ContinuousDataExports": (Self.continuousDataExports, continuousDataExportRules),
         ]
     }

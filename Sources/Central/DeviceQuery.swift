@@ -214,7 +214,7 @@ public struct DeviceQuery: Sendable, Equatable {
                 return inner
             }
             if accept(keyword: "WITHIN_WINDOW") {
-                guard accept(symbol: "("), case .word(let duration)? = next(), let milliseconds = DeviceQuery.milliseconds(of: duration),
+                guard accept(symbol: "("), case .word(let duration)? = next(), let milliseconds = Timestamp.durationMilliseconds(duration),
                       accept(symbol: ")") else {
                     throw SyntaxError(message: "WITHIN_WINDOW takes an ISO 8601 duration such as PT1H or P1D")
                 }
@@ -231,31 +231,6 @@ public struct DeviceQuery: Sendable, Equatable {
             default: throw SyntaxError(message: "a number, a quoted text, true or false is expected after \(column.label) \(op)")
             }
         }
-    }
-
-    /// Milliseconds in an ISO 8601 duration of days and time (`P1D`, `PT1H30M`), or nil.
-    static func milliseconds(of duration: String) -> Int64? {
-        guard duration.first == "P", duration.count <= 32 else { return nil }
-        var total: Int64 = 0, digits = "", inTime = false, parts = 0
-        for character in duration.dropFirst() {
-            if character.isASCII && character.isNumber { digits.append(character); continue }
-            if character == "T" && !inTime && digits.isEmpty { inTime = true; continue }
-            guard let value = Int64(digits) else { return nil }
-            let unit: Int64
-            switch (character, inTime) {
-            case ("D", false): unit = 86_400_000
-            case ("H", true): unit = 3_600_000
-            case ("M", true): unit = 60_000
-            case ("S", true): unit = 1_000
-            default: return nil
-            }
-            let (product, overflow) = value.multipliedReportingOverflow(by: unit)
-            guard !overflow else { return nil }
-            total = total.addingReportingOverflow(product).overflow ? Int64.max : total + product
-            digits = ""
-            parts += 1
-        }
-        return parts > 0 && digits.isEmpty ? total : nil
     }
 
     // MARK: Evaluation

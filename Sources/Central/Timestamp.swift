@@ -77,6 +77,34 @@ public enum Timestamp {
 
     /// RFC 1123 (IMF-fixdate, RFC 9110 §5.6.7), as `error.time` and the `Date` header use:
     /// `Sun, 06 Nov 1994 08:49:37 GMT`.
+    /// Milliseconds in an ISO 8601 duration of days and time (`P1D`, `PT1H30M`, `P1DT2H`): `P`, numbers with `D`,
+    /// then after `T` numbers with `H`, `M` or `S`; at least one part, none after a trailing `T`. Nil for anything
+    /// else, for more than 32 characters, or past Int64.
+    public static func durationMilliseconds(_ duration: String) -> Int64? {
+        guard duration.first == "P", duration.count <= 32, duration.last != "T" else { return nil }
+        var total: Int64 = 0, digits = "", inTime = false, parts = 0
+        for character in duration.dropFirst() {
+            if character.isASCII && character.isNumber { digits.append(character); continue }
+            if character == "T" && !inTime && digits.isEmpty { inTime = true; continue }
+            guard let value = Int64(digits) else { return nil }
+            let unit: Int64
+            switch (character, inTime) {
+            case ("D", false): unit = 86_400_000
+            case ("H", true): unit = 3_600_000
+            case ("M", true): unit = 60_000
+            case ("S", true): unit = 1_000
+            default: return nil
+            }
+            let (product, overflow) = value.multipliedReportingOverflow(by: unit)
+            let (sum, overflowed) = total.addingReportingOverflow(product)
+            guard !overflow, !overflowed else { return nil }
+            total = sum
+            digits = ""
+            parts += 1
+        }
+        return parts > 0 && digits.isEmpty ? total : nil
+    }
+
     public static func rfc1123(milliseconds: Int64) -> String {
         var seconds = time_t(milliseconds / 1000)
         var parts = tm()

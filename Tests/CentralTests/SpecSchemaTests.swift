@@ -64,11 +64,11 @@ import Testing
         #expect(query.condition == .and(
             .comparison(.init(component: nil, name: "t"), ">", .number(-1.5)),
             .or(.comparison(.init(component: nil, name: "mode"), "=", .string("eco")), .withinWindow(milliseconds: 3_600_000))))
-        #expect(DeviceQuery.milliseconds(of: "P1DT2H3M4S") == 93_784_000)
+        #expect(Timestamp.durationMilliseconds("P1DT2H3M4S") == 93_784_000)
         #expect(try DeviceQuery(parsing: "SELECT $id, $id FROM dtmi:a:b;1 WHERE x = 'it''s'").columns?.count == 1)
         #expect(try DeviceQuery(parsing: "SELECT * FROM dtmi:a:b;1 WHERE x = 'it''s'").condition == .comparison(.init(component: nil, name: "x"), "=", .string("it's")))
         #expect(throws: DeviceQuery.SyntaxError(message: "the query is empty")) { try DeviceQuery(parsing: "  ") }
-        #expect(DeviceQuery.milliseconds(of: "PT") == nil && DeviceQuery.milliseconds(of: "1H") == nil)
+        #expect(Timestamp.durationMilliseconds("PT") == nil && Timestamp.durationMilliseconds("1H") == nil)
         for text in ["SELECT", "SELECT * FROM devices", "SELECT AVG(temperature) FROM dtmi:a:b;1", "SELECT * FROM dtmi:a:b;1 GROUP BY x",
                      "SELECT * FROM dtmi:a:b;1 WHERE x ~ 1", "SELECT * FROM dtmi:a:b;1 WHERE x = 'open", "SELECT TOP 10001 * FROM dtmi:a:b;1", "SELECT TOP 1e3 * FROM dtmi:a:b;1",
                      "SELECT * FROM dtmi:a:b;1 WHERE " + String(repeating: "(", count: 40) + "x = 1" + String(repeating: ")", count: 40)] {
