@@ -30,6 +30,9 @@ extension CentralService {
                     var entries: [(String, JSONValue)] = []
                     for entry in ["primary", "secondary"] {
                         guard let given = certificates[entry] else { continue }
+                        guard given["certificate"]?.stringValue?.isEmpty == false else {
+                            throw CentralError.invalidBody("The field 'attestation.x509.signingCertificates.\(entry).certificate' is required: the certificate, PEM or base64.")
+                        }
                         entries.append((entry, Self.signingCertificate(given, previous: existing?["attestation"]?["x509"]?["signingCertificates"]?[entry])))
                     }
                     updated = Self.adding([("x509", .object([("signingCertificates", .object(entries))]))], to: updated)

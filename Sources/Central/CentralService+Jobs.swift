@@ -47,7 +47,7 @@ extension CentralService {
                 // changed (and its group replaced).
                 var document = document
                 if existing?["group"] != document["group"] {
-                    let (_, organizations) = try groupDevices(for: document, context: context)
+                    let organizations = (try visibleGroup(of: document, context: context)["organizations"]?.arrayValue ?? []).compactMap(\.stringValue)
                     if document["organizations"] == nil, !organizations.isEmpty {
                         document = Self.adding([("organizations", .array(organizations.map(JSONValue.string)))], to: document)
                     }
@@ -64,15 +64,22 @@ extension CentralService {
             })
     }
 
-    /// The devices a job (or scheduled job) `document` reaches, and its group's organizations.
+    /// The device group a job (or scheduled job) `document` names.
     /// - Throws: 400 when the group does not exist or the caller may not see it.
-    private func groupDevices(for document: JSONValue, context: RequestContext) throws -> (devices: [String], groupOrganizations: [String]) {
+    private func visibleGroup(of document: JSONValue, context: RequestContext) throws -> JSONValue {
         let groupID = document["group"]?.stringValue ?? ""
-        let tree = try organizationTree(context)
         guard let group = try store.resource(appID: context.application.id, kind: Self.deviceGroups.kind, id: groupID),
-              Self.isVisible(group, kind: Self.deviceGroups, scope: context.scope, tree: tree) else {
+              Self.isVisible(group, kind: Self.deviceGroups, scope: context.scope, tree: try organizationTree(context)) else {
             throw CentralError.missingReference("The device group '\(groupID.clipped)' does not exist.")
         }
+        return group
+    }
+
+    /// The devices a job `document` reaches, and its group's organizations.
+    /// - Throws: 400 when the group does not exist or the caller may not see it.
+    private func groupDevices(for document: JSONValue, context: RequestContext) throws -> (devices: [String], groupOrganizations: [String]) {
+        let group = try visibleGroup(of: document, context: context)
+        let tree = try organizationTree(context)
         let groupOrganizations = (group["organizations"]?.arrayValue ?? []).compactMap(\.stringValue)
         let own = (document["organizations"]?.arrayValue ?? []).compactMap(\.stringValue)
         let within = own.isEmpty ? nil : tree.subtrees(of: Set(own))
