@@ -117,6 +117,8 @@ import Testing
         #expect(try client.request("GET", "/api/enrollmentGroups/x509?\(Self.v)", token: admin).json["attestation"]?["x509"]?["signingCertificates"]?["primary"]?["verified"] == .bool(true))
         #expect(try client.request("PUT", "/api/enrollmentGroups/sas/certificates/primary?\(Self.v)", token: admin, body: #"{"certificate":"c"}"#).status == 422, "not an x509 group")
         #expect(try client.request("PUT", "/api/enrollmentGroups/x509/certificates/secondary?\(Self.v)", token: admin, body: #"{"certificate":""}"#).status == 422)
+        #expect(try client.request("PUT", "/api/enrollmentGroups/x5?\(Self.v)", token: admin,
+                                   body: #"{"displayName":"X","type":"iot","attestation":{"type":"x509","x509":{"signingCertificates":{"primary":{"certificate":""}}}}}"#).status == 422)
         #expect(try client.request("DELETE", "/api/enrollmentGroups/x509/certificates/primary?\(Self.v)", token: admin).status == 204)
         #expect(try client.request("GET", "/api/enrollmentGroups/x509/certificates/primary?\(Self.v)", token: admin).status == 404)
         #expect(DeviceTests.ids(try client.request("GET", "/api/enrollmentGroups?\(Self.v)", token: admin)) == ["sas", "x509"])
