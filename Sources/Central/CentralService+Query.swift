@@ -18,7 +18,7 @@ extension CentralService {
         do {
             query = try DeviceQuery(parsing: text)
         } catch {
-            throw CentralError.unprocessable(code: "InvalidQuery", "The query is not supported by iotc-mock: \(error.message). See docs/fidelity.md for the grammar it understands.")
+            throw CentralError.unprocessable(code: "InvalidQuery", "The query is not supported by iotc-mock: \(error.message). The README's section on jobs and query gives the grammar it understands.")
         }
         guard try store.deviceTemplate(appID: context.application.id, id: query.template) != nil else {
             throw CentralError.notFound("device template", id: query.template)
